@@ -1,0 +1,3 @@
+module github.com/catsynth/catsynth
+
+go 1.26.5
