@@ -1,0 +1,146 @@
+// Command dcgan trains the DCGAN of "When Cats meet GANs" on the Grumpy cat
+// images, without Jupyter.
+//
+//	go run ./cmd/dcgan -preset quick -out runs/dcgan-deluxe
+//	go run ./cmd/dcgan -preset report -data_preprocess basic -out runs/dcgan-basic
+//
+// A preset gives the schedule; every flag that is set overrides it. The
+// output folder receives config.json, losses.csv, samples/iter-NNNNNN.png
+// and checkpoint/; running again on the same folder resumes from the last
+// checkpoint. Ctrl-C saves a checkpoint before exiting.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/catsynth/catsynth/backend"
+	"github.com/catsynth/catsynth/dataset"
+	"github.com/catsynth/catsynth/gan"
+)
+
+func main() {
+	if err := run(); err != nil {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(os.Stderr, "dcgan: interrupted; the checkpoint is saved, run the same command again to resume")
+			os.Exit(130)
+		}
+		fmt.Fprintln(os.Stderr, "dcgan:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	defaults := gan.DefaultConfig()
+	preset := flag.String("preset", "quick", "schedule preset: "+strings.Join(gan.PresetNames(), ", "))
+	dataRoot := flag.String("data", "", "data root holding "+dataset.GrumpyDir+" (default: $CATSYNTH_DATA, then data/ in the repository)")
+	outDir := flag.String("out", "runs/dcgan", "output folder for samples, the loss log and checkpoints; an existing run there is resumed")
+	convDim := flag.Int("conv_dim", defaults.ConvDim, "channels of the first discriminator layer; the others are multiples")
+	noiseSize := flag.Int("noise_size", defaults.NoiseSize, "length of the noise vector z")
+	norm := flag.String("norm", defaults.Norm, "normalization: instance, batch or none")
+	batchSize := flag.Int("batch_size", defaults.BatchSize, "images per batch")
+	lr := flag.Float64("lr", defaults.LearningRate, "Adam learning rate of both networks")
+	beta1 := flag.Float64("beta1", defaults.Beta1, "Adam beta1")
+	beta2 := flag.Float64("beta2", defaults.Beta2, "Adam beta2")
+	preprocess := flag.String("data_preprocess", defaults.Preprocess, "augmentation: basic or deluxe")
+	iterations := flag.Int("iterations", 0, "training iterations (default: the preset's)")
+	sampleEvery := flag.Int("sample_every", 0, "save a sample grid every N iterations (default: the preset's)")
+	milestones := flag.String("milestones", "", "comma-separated iterations that always get a sample grid (default: the preset's)")
+	logEvery := flag.Int("log_every", 0, "append the losses to losses.csv every N iterations (default: the preset's)")
+	checkpointEvery := flag.Int("checkpoint_every", 0, "save a checkpoint every N iterations (default: the preset's)")
+	seed := flag.Int64("seed", defaults.Seed, "random seed of the weights, the noise and the data order")
+	convImpl := flag.String("conv_impl", defaults.ConvImpl, "convolution: auto, native or im2col")
+	flag.Parse()
+
+	cfg, err := gan.PresetConfig(*preset)
+	if err != nil {
+		return err
+	}
+	cfg.ConvDim, cfg.NoiseSize, cfg.Norm, cfg.BatchSize = *convDim, *noiseSize, *norm, *batchSize
+	cfg.LearningRate, cfg.Beta1, cfg.Beta2 = *lr, *beta1, *beta2
+	cfg.Preprocess, cfg.Seed, cfg.ConvImpl = *preprocess, *seed, *convImpl
+	overrideIfSet(&cfg.Iterations, *iterations)
+	overrideIfSet(&cfg.SampleEvery, *sampleEvery)
+	overrideIfSet(&cfg.LogEvery, *logEvery)
+	overrideIfSet(&cfg.CheckpointEvery, *checkpointEvery)
+	if *milestones != "" {
+		if cfg.Milestones, err = parseInts(*milestones); err != nil {
+			return fmt.Errorf("-milestones: %w", err)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+
+	root, err := dataset.Root(*dataRoot)
+	if err != nil {
+		return err
+	}
+	images, err := dataset.Load(filepath.Join(root, dataset.GrumpyDir), gan.ImageSize)
+	if err != nil {
+		return err
+	}
+	for _, skipped := range images.Skipped {
+		fmt.Fprintln(os.Stderr, "dcgan: skipped", skipped)
+	}
+
+	choice, err := backend.New()
+	if err != nil {
+		return err
+	}
+	fmt.Println(choice.Note)
+
+	trainer, err := gan.NewTrainer(choice.Backend, cfg, images, *outDir)
+	if err != nil {
+		return err
+	}
+	defer trainer.Close()
+	fmt.Printf("dcgan: %d images from %s, %s preprocessing, %d iterations into %s (starting at %d)\n",
+		images.Len(), images.Dir, cfg.Preprocess, cfg.Iterations, *outDir, trainer.Iteration())
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	err = trainer.Run(ctx, gan.RunOptions{
+		Progress:      os.Stdout,
+		PlainProgress: !isTerminal(os.Stdout),
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("dcgan: done; samples in %s, losses in %s\n",
+		filepath.Join(*outDir, gan.SamplesDir), filepath.Join(*outDir, gan.LossLogFile))
+	return nil
+}
+
+// overrideIfSet replaces *field with value when the flag was given (> 0).
+func overrideIfSet(field *int, value int) {
+	if value > 0 {
+		*field = value
+	}
+}
+
+func parseInts(list string) ([]int, error) {
+	var values []int
+	for _, part := range strings.Split(list, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil || v < 1 {
+			return nil, fmt.Errorf("invalid iteration %q: want positive integers separated by commas", part)
+		}
+		values = append(values, v)
+	}
+	return values, nil
+}
+
+// isTerminal reports whether f is a character device, where the progress bar
+// can redraw in place.
+func isTerminal(f *os.File) bool {
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}

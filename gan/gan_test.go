@@ -1,0 +1,278 @@
+package gan
+
+import (
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/gomlx/compute"
+	_ "github.com/gomlx/compute/gobackend"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/catsynth/catsynth/dataset"
+	"github.com/catsynth/catsynth/trainlog"
+)
+
+func goBackend(t testing.TB) compute.Backend {
+	t.Helper()
+	backend, err := compute.NewWithConfig("go")
+	if err != nil {
+		t.Fatalf("creating the go backend: %v", err)
+	}
+	return backend
+}
+
+// grumpyImages loads the real Grumpy cat images, skipping the test when no
+// data folder is configured (CI sets CATSYNTH_DATA).
+func grumpyImages(t testing.TB) *dataset.Images {
+	t.Helper()
+	root, err := dataset.Root("")
+	if err != nil {
+		t.Skipf("no cat images: %v", err)
+	}
+	images, err := dataset.Load(filepath.Join(root, dataset.GrumpyDir), ImageSize)
+	if err != nil {
+		t.Fatalf("loading the Grumpy cats: %v", err)
+	}
+	return images
+}
+
+// testConfig is the report's architecture with a short schedule.
+func testConfig() Config {
+	cfg := DefaultConfig()
+	cfg.Iterations = 4
+	cfg.SampleEvery = 2
+	cfg.Milestones = nil
+	cfg.LogEvery = 1
+	cfg.CheckpointEvery = 2
+	return cfg
+}
+
+func TestNetworkShapes(t *testing.T) {
+	backend := goBackend(t)
+	for _, norm := range []string{"instance", "batch", "none"} {
+		t.Run(norm, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Norm = norm
+			store := model.NewStore()
+			outputs := model.MustExecOnceN(backend, store, func(scope *model.Scope, z *Node) []*Node {
+				fake := Generator(scope.In(GeneratorScope), cfg, z)
+				score := Discriminator(scope.In(DiscriminatorScope), cfg, fake)
+				return []*Node{fake, score}
+			}, uniformNoise(1, 0, 3, cfg.NoiseSize))
+			if got, want := outputs[0].Shape().Dimensions, []int{3, 64, 64, 3}; !slices.Equal(got, want) {
+				t.Errorf("generator output %v, want %v", got, want)
+			}
+			if got, want := outputs[1].Shape().Dimensions, []int{3}; !slices.Equal(got, want) {
+				t.Errorf("discriminator output %v, want %v", got, want)
+			}
+			for i, v := range tensors.MustCopyFlatData[float32](outputs[0]) {
+				if v < -1 || v > 1 || math.IsNaN(float64(v)) {
+					t.Fatalf("generator pixel %d = %g, want within [-1, 1]", i, v)
+				}
+			}
+		})
+	}
+}
+
+func runSteps(t *testing.T, tr *Trainer, n int) []Losses {
+	t.Helper()
+	var all []Losses
+	for range n {
+		losses, err := tr.Step()
+		if err != nil {
+			t.Fatalf("step: %v", err)
+		}
+		all = append(all, losses)
+	}
+	return all
+}
+
+// TestTrainingMovesLosses checks that a few iterations on the real cats give
+// finite losses and that the discriminator learns to tell real from fake.
+func TestTrainingMovesLosses(t *testing.T) {
+	images := grumpyImages(t)
+	cfg := testConfig()
+	tr, err := NewTrainer(goBackend(t), cfg, images, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	losses := runSteps(t, tr, 6)
+	for i, l := range losses {
+		for _, v := range []float64{l.DReal, l.DFake, l.G} {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Fatalf("iteration %d: losses %+v are not finite", i+1, l)
+			}
+		}
+	}
+	first, last := losses[0], losses[len(losses)-1]
+	if first == last {
+		t.Errorf("losses did not change: first %+v, last %+v", first, last)
+	}
+	if dFirst, dLast := first.DReal+first.DFake, last.DReal+last.DFake; dLast >= dFirst {
+		t.Errorf("discriminator loss went from %.4f to %.4f, want a decrease", dFirst, dLast)
+	}
+	if tr.Iteration() != 6 {
+		t.Errorf("Iteration() = %d, want 6", tr.Iteration())
+	}
+}
+
+func TestSameSeedSameLosses(t *testing.T) {
+	images := grumpyImages(t)
+	backend := goBackend(t)
+	firstLosses := func(seed int64) Losses {
+		cfg := testConfig()
+		cfg.Seed = seed
+		tr, err := NewTrainer(backend, cfg, images, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Close()
+		return runSteps(t, tr, 1)[0]
+	}
+	a, b, other := firstLosses(7), firstLosses(7), firstLosses(8)
+	if a != b {
+		t.Errorf("seed 7 gave %+v and then %+v, want equal losses", a, b)
+	}
+	if a == other {
+		t.Errorf("seeds 7 and 8 both gave %+v, want different losses", a)
+	}
+}
+
+// TestResumeMatchesUninterrupted trains 4 iterations straight, and 2 + 2 with
+// a new Trainer resuming from the checkpoint in between; both must give the
+// same losses, samples and loss log.
+func TestResumeMatchesUninterrupted(t *testing.T) {
+	images := grumpyImages(t)
+	backend := goBackend(t)
+	cfg := testConfig()
+	ctx := context.Background()
+
+	straightDir := t.TempDir()
+	straight, err := NewTrainer(backend, cfg, images, straightDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := straight.Run(ctx, RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	straight.Close()
+
+	resumedDir := t.TempDir()
+	half := cfg
+	half.Iterations = 2
+	first, err := NewTrainer(backend, half, images, resumedDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Run(ctx, RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	firstNoise, _ := first.FixedNoise()
+	first.Close()
+
+	second, err := NewTrainer(backend, cfg, images, resumedDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Iteration() != 2 {
+		t.Fatalf("resumed at iteration %d, want 2", second.Iteration())
+	}
+	secondNoise, _ := second.FixedNoise()
+	if !slices.Equal(tensors.MustCopyFlatData[float32](firstNoise), tensors.MustCopyFlatData[float32](secondNoise)) {
+		t.Error("the fixed noise changed across the resume")
+	}
+	if err := second.Run(ctx, RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	second.Close()
+
+	want, err := trainlog.Read(filepath.Join(straightDir, LossLogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := trainlog.Read(filepath.Join(resumedDir, LossLogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Steps, []int{1, 2, 3, 4}) {
+		t.Fatalf("resumed loss log steps %v, want [1 2 3 4]", got.Steps)
+	}
+	for c, column := range LossColumns {
+		for i := range want.Steps {
+			if math.Abs(got.Values[c][i]-want.Values[c][i]) > 1e-5 {
+				t.Errorf("%s at step %d: resumed %.6f, uninterrupted %.6f", column, want.Steps[i], got.Values[c][i], want.Values[c][i])
+			}
+		}
+	}
+	for _, iteration := range []int{2, 4} {
+		if _, err := os.Stat(SamplePath(resumedDir, iteration)); err != nil {
+			t.Errorf("sample grid of iteration %d: %v", iteration, err)
+		}
+	}
+}
+
+func TestResumeRejectsOtherArchitecture(t *testing.T) {
+	images := grumpyImages(t)
+	dir := t.TempDir()
+	cfg := testConfig()
+	cfg.Iterations = 1
+	tr, err := NewTrainer(goBackend(t), cfg, images, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Run(context.Background(), RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	cfg.ConvDim = 16
+	if _, err := NewTrainer(goBackend(t), cfg, images, dir); err == nil {
+		t.Fatal("NewTrainer with conv_dim 16 on a conv_dim 32 run returned no error")
+	}
+	// The earlier run's files are intact.
+	for _, name := range []string{ConfigFile, LossLogFile} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("%s after the rejected resume: %v", name, err)
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(*Config)
+	}{
+		{"conv_dim", func(c *Config) { c.ConvDim = 0 }},
+		{"norm", func(c *Config) { c.Norm = "group" }},
+		{"lr", func(c *Config) { c.LearningRate = 0 }},
+		{"beta1", func(c *Config) { c.Beta1 = 1 }},
+		{"data_preprocess", func(c *Config) { c.Preprocess = "fancy" }},
+		{"conv_impl", func(c *Config) { c.ConvImpl = "fft" }},
+		{"batch_size", func(c *Config) { c.BatchSize = -1 }},
+	}
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatalf("DefaultConfig().Validate() = %v", err)
+	}
+	for _, c := range cases {
+		cfg := DefaultConfig()
+		c.change(&cfg)
+		if err := cfg.Validate(); err == nil {
+			t.Errorf("invalid %s: Validate returned no error", c.name)
+		}
+	}
+	for _, name := range PresetNames() {
+		cfg, err := PresetConfig(name)
+		if err != nil || cfg.Validate() != nil {
+			t.Errorf("preset %s: %v %v", name, err, cfg.Validate())
+		}
+	}
+	if _, err := PresetConfig("huge"); err == nil {
+		t.Error("PresetConfig(\"huge\") returned no error")
+	}
+}

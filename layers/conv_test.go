@@ -1,0 +1,230 @@
+package layers
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gomlx/compute"
+	_ "github.com/gomlx/compute/gobackend"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// goBackend returns GoMLX's pure Go backend, which every machine has.
+func goBackend(t testing.TB) compute.Backend {
+	t.Helper()
+	backend, err := compute.NewWithConfig("go")
+	if err != nil {
+		t.Fatalf("creating the go backend: %v", err)
+	}
+	return backend
+}
+
+func randomTensor(rng *rand.Rand, dims ...int) *tensors.Tensor {
+	size := 1
+	for _, d := range dims {
+		size *= d
+	}
+	data := make([]float32, size)
+	for i := range data {
+		data[i] = float32(rng.NormFloat64())
+	}
+	return tensors.FromFlatDataAndDimensions(data, dims...)
+}
+
+func maxAbsDiff(t *testing.T, name string, got, want *tensors.Tensor) float64 {
+	t.Helper()
+	if !got.Shape().Equal(want.Shape()) {
+		t.Fatalf("%s: shape %s, want %s", name, got.Shape(), want.Shape())
+	}
+	gotData := tensors.MustCopyFlatData[float32](got)
+	wantData := tensors.MustCopyFlatData[float32](want)
+	worst := 0.0
+	for i := range gotData {
+		worst = math.Max(worst, math.Abs(float64(gotData[i]-wantData[i])))
+	}
+	return worst
+}
+
+// TestConv2DMatchesGoMLX compares both implementations against GoMLX's own
+// Convolve in the output and in the gradient with respect to the kernel, and
+// against a loop reference in the gradient with respect to the input (see
+// conv2DNative for why GoMLX's input gradient is not the reference), using
+// sum(output * projection) with a random projection as the loss.
+func TestConv2DMatchesGoMLX(t *testing.T) {
+	backend := goBackend(t)
+	cases := []struct {
+		batch, height, width, inChannels, outChannels, kernel, stride, padding int
+	}{
+		{2, 8, 8, 3, 4, 4, 2, 1},   // discriminator block
+		{2, 16, 16, 3, 5, 4, 2, 1}, // discriminator block, larger
+		{2, 4, 4, 5, 1, 4, 1, 0},   // discriminator output
+		{1, 6, 6, 4, 3, 3, 1, 1},   // up_conv and residual convolution
+		{3, 7, 5, 2, 6, 3, 2, 1},   // odd, non-square sizes
+		{2, 5, 5, 6, 4, 1, 1, 0},   // 1x1
+		{1, 9, 9, 2, 2, 7, 1, 3},   // 7x7 as in PixelCNN's first layer
+		{2, 6, 6, 3, 2, 2, 2, 0},   // no padding
+		{1, 5, 5, 1, 1, 3, 3, 2},   // stride larger than padding
+	}
+	const tolerance = 1e-4
+	for _, c := range cases {
+		name := fmt.Sprintf("x%dx%dx%dx%d_k%d_s%d_p%d", c.batch, c.height, c.width, c.inChannels, c.kernel, c.stride, c.padding)
+		t.Run(name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, uint64(c.kernel*100+c.stride*10+c.padding)))
+			x := randomTensor(rng, c.batch, c.height, c.width, c.inChannels)
+			kernel := randomTensor(rng, c.kernel, c.kernel, c.inChannels, c.outChannels)
+			outHeight := ConvOutputSize(c.height, c.kernel, c.stride, c.padding)
+			outWidth := ConvOutputSize(c.width, c.kernel, c.stride, c.padding)
+			projection := randomTensor(rng, c.batch, outHeight, outWidth, c.outChannels)
+
+			run := func(conv func(x, kernel *Node) *Node) []*tensors.Tensor {
+				return MustExecOnceN(backend, func(x, kernel, projection *Node) []*Node {
+					out := conv(x, kernel)
+					loss := ReduceAllSum(Mul(out, projection))
+					grads := Gradient(loss, x, kernel)
+					return []*Node{out, grads[0], grads[1]}
+				}, x, kernel, projection)
+			}
+			gomlx := run(func(x, kernel *Node) *Node {
+				return Convolve(x, kernel).
+					Strides(c.stride).
+					PaddingPerDim([][2]int{{c.padding, c.padding}, {c.padding, c.padding}}).
+					Done()
+			})
+			wantInputGradient := tensors.FromFlatDataAndDimensions(
+				referenceConvInputGradient([]int{c.batch, c.height, c.width}, tensors.MustCopyFlatData[float32](kernel),
+					tensors.MustCopyFlatData[float32](projection), c.kernel, c.inChannels, c.outChannels,
+					c.stride, c.padding, outHeight, outWidth),
+				c.batch, c.height, c.width, c.inChannels)
+			want := []*tensors.Tensor{gomlx[0], wantInputGradient, gomlx[2]}
+
+			for _, impl := range []ConvImpl{ConvIm2col, ConvNative} {
+				got := run(func(x, kernel *Node) *Node { return Conv2D(x, kernel, c.stride, c.padding, impl) })
+				for i, what := range []string{"output", "gradient of x", "gradient of kernel"} {
+					if diff := maxAbsDiff(t, what, got[i], want[i]); diff > tolerance {
+						t.Errorf("%s: %s: max abs difference %g, want <= %g", impl, what, diff, tolerance)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestZeroPad2D(t *testing.T) {
+	backend := goBackend(t)
+	x := tensors.FromFlatDataAndDimensions([]float32{1, 2, 3, 4}, 1, 2, 2, 1)
+	got := MustExecOnce(backend, func(x *Node) *Node {
+		return ZeroPad2D(x, 1, 0, 0, 2)
+	}, x)
+	want := []float32{
+		0, 0, 0, 0,
+		1, 2, 0, 0,
+		3, 4, 0, 0,
+	}
+	if dims := got.Shape().Dimensions; fmt.Sprint(dims) != "[1 3 4 1]" {
+		t.Fatalf("ZeroPad2D shape %v, want [1 3 4 1]", dims)
+	}
+	gotData := tensors.MustCopyFlatData[float32](got)
+	for i := range want {
+		if gotData[i] != want[i] {
+			t.Fatalf("ZeroPad2D = %v, want %v", gotData, want)
+		}
+	}
+}
+
+func TestUpsample2x(t *testing.T) {
+	backend := goBackend(t)
+	// Two channels so that a wrong axis order would show.
+	x := tensors.FromFlatDataAndDimensions([]float32{1, 10, 2, 20, 3, 30, 4, 40}, 1, 2, 2, 2)
+	results := MustExecOnceN(backend, func(x *Node) []*Node {
+		up := Upsample2x(x)
+		grad := Gradient(ReduceAllSum(up), x)[0]
+		return []*Node{up, grad}
+	}, x)
+	want := []float32{
+		1, 10, 1, 10, 2, 20, 2, 20,
+		1, 10, 1, 10, 2, 20, 2, 20,
+		3, 30, 3, 30, 4, 40, 4, 40,
+		3, 30, 3, 30, 4, 40, 4, 40,
+	}
+	got := tensors.MustCopyFlatData[float32](results[0])
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("Upsample2x = %v, want %v", got, want)
+		}
+	}
+	// Every input pixel feeds four outputs.
+	for i, g := range tensors.MustCopyFlatData[float32](results[1]) {
+		if g != 4 {
+			t.Fatalf("gradient[%d] = %g, want 4", i, g)
+		}
+	}
+}
+
+func TestInstanceNormStatistics(t *testing.T) {
+	backend := goBackend(t)
+	rng := rand.New(rand.NewPCG(3, 4))
+	x := randomTensor(rng, 2, 5, 6, 3)
+	got := tensors.MustCopyFlatData[float32](MustExecOnce(backend, func(x *Node) *Node {
+		return InstanceNorm(MulScalar(AddScalar(x, 3), 2))
+	}, x))
+	for b := range 2 {
+		for c := range 3 {
+			var sum, sumSquares float64
+			for p := range 30 {
+				v := float64(got[(b*30+p)*3+c])
+				sum += v
+				sumSquares += v * v
+			}
+			mean := sum / 30
+			variance := sumSquares/30 - mean*mean
+			if math.Abs(mean) > 1e-5 || math.Abs(variance-1) > 1e-3 {
+				t.Errorf("sample %d channel %d: mean %g and variance %g, want 0 and 1", b, c, mean, variance)
+			}
+		}
+	}
+}
+
+func TestParseConvImpl(t *testing.T) {
+	for _, impl := range []ConvImpl{ConvAuto, ConvNative, ConvIm2col} {
+		got, err := ParseConvImpl(impl.String())
+		if err != nil || got != impl {
+			t.Errorf("ParseConvImpl(%q) = %v, %v; want %v", impl.String(), got, err, impl)
+		}
+	}
+	if _, err := ParseConvImpl("winograd"); err == nil {
+		t.Error("ParseConvImpl(\"winograd\") returned no error")
+	}
+}
+
+// referenceConvInputGradient computes, with plain loops, the gradient of
+// sum(Conv2D(x, kernel) * projection) with respect to x.
+func referenceConvInputGradient(xDims []int, kernel, projection []float32, kernelSize, inChannels, outChannels, stride, padding, outHeight, outWidth int) []float32 {
+	batch, height, width := xDims[0], xDims[1], xDims[2]
+	grad := make([]float32, batch*height*width*inChannels)
+	for b := range batch {
+		for oh := range outHeight {
+			for ow := range outWidth {
+				for i := range kernelSize {
+					for j := range kernelSize {
+						h, w := oh*stride-padding+i, ow*stride-padding+j
+						if h < 0 || h >= height || w < 0 || w >= width {
+							continue
+						}
+						for ci := range inChannels {
+							var sum float32
+							for co := range outChannels {
+								sum += projection[((b*outHeight+oh)*outWidth+ow)*outChannels+co] *
+									kernel[((i*kernelSize+j)*inChannels+ci)*outChannels+co]
+							}
+							grad[((b*height+h)*width+w)*inChannels+ci] += sum
+						}
+					}
+				}
+			}
+		}
+	}
+	return grad
+}

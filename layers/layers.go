@@ -1,0 +1,151 @@
+package layers
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/initializer"
+)
+
+// ParamConvImpl is the store hyperparameter that selects the convolution
+// implementation for every layer built under a scope: "auto" (default),
+// "native" or "im2col".
+const ParamConvImpl = "conv_impl"
+
+// Norm names accepted by Normalize.
+const (
+	NormInstance = "instance"
+	NormBatch    = "batch"
+	NormNone     = "none"
+)
+
+// normEpsilon is added to the variance in instance and batch norm, as in
+// PyTorch's defaults.
+const normEpsilon = 1e-5
+
+// convImplFromScope reads ParamConvImpl, panicking on an invalid value.
+func convImplFromScope(scope *model.Scope) ConvImpl {
+	name := model.GetParamOr(scope, ParamConvImpl, ConvAuto.String())
+	impl, err := ParseConvImpl(name)
+	if err != nil {
+		panic(err)
+	}
+	return impl
+}
+
+// uniformInit draws from U(-bound, bound) with bound = 1/sqrt(fanIn), the
+// default initialization of PyTorch's Conv2d and Linear weights and biases.
+func uniformInit(scope *model.Scope, fanIn int) model.VariableInitializer {
+	bound := 1 / math.Sqrt(float64(fanIn))
+	return initializer.RandomUniformFn(scope, -bound, bound)
+}
+
+// Conv applies a 2D convolution with a learned kernel
+// [kernel, kernel, inChannels, outChannels] and, when bias is true, a learned
+// bias [outChannels], to x [batch, height, width, inChannels]. The variables
+// are "weights" and "biases" in scope.
+// It returns [batch, outHeight, outWidth, outChannels] (see ConvOutputSize).
+func Conv(scope *model.Scope, x *Node, outChannels, kernel, stride, padding int, bias bool) *Node {
+	inChannels := x.Shape().Dim(-1)
+	fanIn := kernel * kernel * inChannels
+	init := uniformInit(scope, fanIn)
+	weightsVar := scope.WithInitializer(init).
+		VariableWithShape("weights", shapes.Make(x.DType(), kernel, kernel, inChannels, outChannels))
+	out := Conv2D(x, weightsVar.NodeValue(x.Graph()), stride, padding, convImplFromScope(scope))
+	if bias {
+		biasVar := scope.WithInitializer(init).VariableWithShape("biases", shapes.Make(x.DType(), outChannels))
+		out = Add(out, ExpandLeftToRank(biasVar.NodeValue(x.Graph()), 4))
+	}
+	return out
+}
+
+// UpConv doubles the spatial size of x [batch, height, width, inChannels] by
+// nearest-neighbor upsampling and then applies a kernel x kernel convolution
+// with stride 1 and "same" padding (kernel must be odd). It returns
+// [batch, 2*height, 2*width, outChannels].
+func UpConv(scope *model.Scope, x *Node, outChannels, kernel int, bias bool) *Node {
+	if kernel%2 != 1 {
+		panic(fmt.Sprintf("layers.UpConv: kernel must be odd to keep the size, got %d", kernel))
+	}
+	return Conv(scope, Upsample2x(x), outChannels, kernel, 1, kernel/2, bias)
+}
+
+// Dense applies x [batch, inFeatures] @ weights [inFeatures, outFeatures]
+// (+ biases [outFeatures] when bias is true), returning [batch, outFeatures].
+func Dense(scope *model.Scope, x *Node, outFeatures int, bias bool) *Node {
+	inFeatures := x.Shape().Dim(-1)
+	init := uniformInit(scope, inFeatures)
+	weightsVar := scope.WithInitializer(init).VariableWithShape("weights", shapes.Make(x.DType(), inFeatures, outFeatures))
+	out := MatMul(x, weightsVar.NodeValue(x.Graph()))
+	if bias {
+		biasVar := scope.WithInitializer(init).VariableWithShape("biases", shapes.Make(x.DType(), outFeatures))
+		out = Add(out, ExpandLeftToRank(biasVar.NodeValue(x.Graph()), out.Rank()))
+	}
+	return out
+}
+
+// InstanceNorm normalizes x [batch, height, width, channels] over height and
+// width, separately for every sample and channel:
+// (x - mean) / sqrt(variance + 1e-5). It has no learned scale or offset, as
+// PyTorch's InstanceNorm2d by default.
+func InstanceNorm(x *Node) *Node {
+	mean := ReduceAndKeep(x, ReduceMean, 1, 2)
+	centered := Sub(x, mean)
+	variance := ReduceAndKeep(Square(centered), ReduceMean, 1, 2)
+	return Div(centered, Sqrt(AddScalar(variance, normEpsilon)))
+}
+
+// BatchNorm normalizes x [batch, height, width, channels] with the mean and
+// variance of each channel over the batch and both spatial axes, then
+// applies a learned "scale" and "offset" [channels] (initialized to 1 and 0).
+//
+// NOTE: it always uses the statistics of the current batch, also when
+// sampling, as GAN code commonly does with fixed-size sample batches; it keeps
+// no running averages.
+func BatchNorm(scope *model.Scope, x *Node) *Node {
+	channels := x.Shape().Dim(-1)
+	mean := ReduceAndKeep(x, ReduceMean, 0, 1, 2)
+	centered := Sub(x, mean)
+	variance := ReduceAndKeep(Square(centered), ReduceMean, 0, 1, 2)
+	normalized := Div(centered, Sqrt(AddScalar(variance, normEpsilon)))
+	scale := scope.WithInitializer(initializer.One).VariableWithShape("scale", shapes.Make(x.DType(), channels))
+	offset := scope.WithInitializer(initializer.Zero).VariableWithShape("offset", shapes.Make(x.DType(), channels))
+	normalized = Mul(normalized, ExpandLeftToRank(scale.NodeValue(x.Graph()), 4))
+	return Add(normalized, ExpandLeftToRank(offset.NodeValue(x.Graph()), 4))
+}
+
+// Normalize applies the norm named by kind: NormInstance, NormBatch or
+// NormNone. It panics on any other value, naming the valid ones.
+func Normalize(scope *model.Scope, x *Node, kind string) *Node {
+	switch kind {
+	case NormInstance:
+		return InstanceNorm(x)
+	case NormBatch:
+		return BatchNorm(scope.In("batch_norm"), x)
+	case NormNone:
+		return x
+	}
+	panic(fmt.Sprintf("layers: invalid norm %q: valid values are %q, %q and %q", kind, NormInstance, NormBatch, NormNone))
+}
+
+// CheckNorm returns an error unless kind is a norm that Normalize accepts.
+func CheckNorm(kind string) error {
+	switch kind {
+	case NormInstance, NormBatch, NormNone:
+		return nil
+	}
+	return fmt.Errorf("layers: invalid norm %q: valid values are %q, %q and %q", kind, NormInstance, NormBatch, NormNone)
+}
+
+// LeakyReLU returns max(x, slope*x) for slope in [0, 1).
+func LeakyReLU(x *Node, slope float64) *Node {
+	return Max(x, MulScalar(x, slope))
+}
+
+// ReLU returns max(x, 0).
+func ReLU(x *Node) *Node {
+	return Max(x, ZerosLike(x))
+}
