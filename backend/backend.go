@@ -105,7 +105,7 @@ func create(config string) (b compute.Backend, err error) {
 }
 
 func describe(b compute.Backend, config string) string {
-	return fmt.Sprintf("catsynth: using the %s backend (%s): %s", b.Name(), config, b.Description())
+	return fmt.Sprintf("catsynth: using the %s backend (%s): %s", b.String(), config, b.Description())
 }
 
 // FindPlugin returns the absolute path of a PJRT CPU plugin file, or "" when

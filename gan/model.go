@@ -115,3 +115,37 @@ func subScopes(scope *model.Scope) func(name string) *model.Scope {
 		return scope.In("%s", name)
 	}
 }
+
+// ForwardMACs returns the multiply-accumulates of one forward pass of each
+// network for one image, counting the dense and convolution layers only
+// (norms and activations are cheap next to them).
+func (c Config) ForwardMACs() (generator, discriminator int64) {
+	d := int64(c.ConvDim)
+	generator = int64(c.NoiseSize) * 16 * 8 * d // dense to [4, 4, 8*conv_dim]
+	inChannels, side := 8*d, int64(4)
+	for _, outChannels := range []int64{4 * d, 2 * d, d, 3} {
+		side *= 2
+		generator += side * side * outChannels * inChannels * 9
+		inChannels = outChannels
+	}
+	inChannels, side = 3, int64(ImageSize)
+	for _, outChannels := range []int64{d, 2 * d, 4 * d, 8 * d} {
+		side /= 2
+		discriminator += side * side * outChannels * inChannels * 16
+		inChannels = outChannels
+	}
+	discriminator += inChannels * 16 // the 4x4 output convolution
+	return generator, discriminator
+}
+
+// StepFLOPs returns the floating point operations of one training iteration
+// (Trainer.Step) for a batch, counted as 2 per forward MAC and 4 per
+// backward MAC: the D update runs D on real, G and D on fake, and
+// backpropagates through D twice; the G update runs G and D and
+// backpropagates through both.
+func (c Config) StepFLOPs() int64 {
+	g, d := c.ForwardMACs()
+	forward := 3*d + 2*g
+	backward := 3*d + g
+	return int64(c.BatchSize) * (2*forward + 4*backward)
+}

@@ -87,3 +87,16 @@ func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
 	}
 	return t.lossLog.Flush()
 }
+
+// MilestoneSamples returns the sample grid files of the milestones that
+// cfg.Iterations reaches, with captions such as "iteration 200".
+func MilestoneSamples(outDir string, cfg Config) (paths, captions []string) {
+	for _, iteration := range cfg.Milestones {
+		if iteration > cfg.Iterations {
+			continue
+		}
+		paths = append(paths, SamplePath(outDir, iteration))
+		captions = append(captions, fmt.Sprintf("iteration %d", iteration))
+	}
+	return paths, captions
+}

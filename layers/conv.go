@@ -5,16 +5,17 @@
 // All images are channels-last: [batch, height, width, channels]. Kernels are
 // [kernelHeight, kernelWidth, inChannels, outChannels].
 //
-// GoMLX's native convolution is fast under XLA, but on the pure Go backend it
-// is a direct loop without parallelism. There, Conv2D lowers the convolution
-// to im2col (strided slices concatenated along the channels) followed by one
-// MatMul, which the Go backend runs in parallel and, built with
-// GOEXPERIMENT=simd, with AVX-512. Zero padding is built with Concatenate
+// On CPUs, Conv2D lowers a convolution to im2col (strided slices
+// concatenated along the channels) followed by one MatMul: the pure Go
+// backend's own convolution is a serial loop, while its MatMul runs in
+// parallel and, built with GOEXPERIMENT=simd, with AVX-512; XLA's CPU
+// convolutions also measured slower than its MatMul here. Zero padding is built with Concatenate
 // because graph.Pad has no gradient in GoMLX v0.28.2.
 package layers
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
@@ -24,8 +25,11 @@ import (
 type ConvImpl int
 
 const (
-	// ConvAuto uses ConvIm2col on the pure Go backend ("go") and ConvNative
-	// on every other backend.
+	// ConvAuto uses ConvNative on accelerators (a backend whose description
+	// names CUDA, a GPU, ROCm or a TPU) and ConvIm2col elsewhere. On these
+	// 2-core CPUs the im2col DCGAN step measured 200 ms on XLA against 815 ms
+	// with XLA's own convolutions, and about 10 times less than ConvNative on
+	// the pure Go backend.
 	ConvAuto ConvImpl = iota
 	// ConvNative uses GoMLX's Convolve (the backend's ConvGeneral).
 	ConvNative
@@ -62,10 +66,13 @@ func (impl ConvImpl) resolve(g *Graph) ConvImpl {
 	if impl != ConvAuto {
 		return impl
 	}
-	if g.Backend().String() == "go" {
-		return ConvIm2col
+	description := strings.ToLower(g.Backend().Description())
+	for _, accelerator := range []string{"cuda", "gpu", "rocm", "tpu"} {
+		if strings.Contains(description, accelerator) {
+			return ConvNative
+		}
 	}
-	return ConvNative
+	return ConvIm2col
 }
 
 // ConvOutputSize returns the output length of a convolution along one axis:
@@ -138,6 +145,10 @@ func conv2DIm2col(x, kernel *Node, stride, padding int) *Node {
 		return Reshape(out, batch, outHeight, outWidth, outChannels)
 	}
 
+	if stride == 2 && kernelHeight%2 == 0 && kernelWidth%2 == 0 {
+		return conv2DSpaceToDepth(x, kernel, padding, outHeight, outWidth)
+	}
+
 	padded := ZeroPad2D(x, padding, padding, padding, padding)
 	patches := make([]*Node, 0, kernelHeight*kernelWidth)
 	for i := range kernelHeight {
@@ -153,6 +164,39 @@ func conv2DIm2col(x, kernel *Node, stride, padding int) *Node {
 	weights := Reshape(kernel, kernelHeight*kernelWidth*inChannels, outChannels)
 	out := MatMul(columns, weights) // [batch*outHeight*outWidth, outChannels]
 	return Reshape(out, batch, outHeight, outWidth, outChannels)
+}
+
+// conv2DSpaceToDepth computes a stride-2 convolution with an even kernel as
+// a stride-1 convolution: every 2x2 block of the padded input becomes one
+// pixel with 4x the channels, and the kernel [kh, kw, in, out] becomes
+// [kh/2, kw/2, 4*in, out]. The gathered patches are the same size as in
+// plain im2col, but their gradient is 4 patches padded by one pixel instead
+// of kh*kw patches padded back to the full input, which is where the Go
+// backend spent most of the discriminator's time.
+func conv2DSpaceToDepth(x, kernel *Node, padding, outHeight, outWidth int) *Node {
+	batch, height, width := x.Shape().Dim(0), x.Shape().Dim(1), x.Shape().Dim(2)
+	kernelHeight, kernelWidth := kernel.Shape().Dim(0), kernel.Shape().Dim(1)
+	inChannels, outChannels := kernel.Shape().Dim(2), kernel.Shape().Dim(3)
+
+	// Pad to even sizes; an extra row or column is cropped from the output.
+	extraRow := (height + 2*padding) % 2
+	extraCol := (width + 2*padding) % 2
+	padded := ZeroPad2D(x, padding, padding+extraRow, padding, padding+extraCol)
+	blocksHigh, blocksWide := (height+2*padding+extraRow)/2, (width+2*padding+extraCol)/2
+
+	blocks := Reshape(padded, batch, blocksHigh, 2, blocksWide, 2, inChannels)
+	blocks = TransposeAllAxes(blocks, 0, 1, 3, 2, 4, 5) // [batch, blocksHigh, blocksWide, 2, 2, in]
+	blocks = Reshape(blocks, batch, blocksHigh, blocksWide, 4*inChannels)
+
+	blockKernel := Reshape(kernel, kernelHeight/2, 2, kernelWidth/2, 2, inChannels, outChannels)
+	blockKernel = TransposeAllAxes(blockKernel, 0, 2, 1, 3, 4, 5) // [kh/2, kw/2, 2, 2, in, out]
+	blockKernel = Reshape(blockKernel, kernelHeight/2, kernelWidth/2, 4*inChannels, outChannels)
+
+	out := conv2DIm2col(blocks, blockKernel, 1, 0)
+	if out.Shape().Dim(1) != outHeight || out.Shape().Dim(2) != outWidth {
+		out = Slice(out, AxisRange(), AxisRange(0, outHeight), AxisRange(0, outWidth), AxisRange())
+	}
+	return out
 }
 
 // ZeroPad2D pads the two spatial axes of x [batch, height, width, channels]
@@ -193,4 +237,46 @@ func Upsample2x(x *Node) *Node {
 	expanded := Reshape(x, batch, height, 1, width, 1, channels)
 	expanded = BroadcastToDims(expanded, batch, height, 2, width, 2, channels)
 	return Reshape(expanded, batch, 2*height, 2*width, channels)
+}
+
+// UpConv2D doubles the spatial size of x [batch, height, width, inChannels]
+// by nearest-neighbor upsampling and convolves the result with kernel
+// [3, 3, inChannels, outChannels], stride 1 and padding 1. It returns
+// [batch, 2*height, 2*width, outChannels].
+//
+// With ConvIm2col it never builds the upsampled image. Each output pixel
+// (2i+a, 2j+b) reads only the 3x3 neighborhood of input pixel (i, j), so one
+// im2col of x against a kernel [3*3*inChannels, 2*2*outChannels] that sums
+// the taps landing on the same input pixel gives all four phases (a, b) at
+// once. That gathers 4 times less data than im2col of the upsampled image.
+func UpConv2D(x, kernel *Node, impl ConvImpl) *Node {
+	if kernel.Shape().Dim(0) != 3 || kernel.Shape().Dim(1) != 3 {
+		panic(fmt.Sprintf("layers.UpConv2D: kernel must be 3x3, got %s", kernel.Shape()))
+	}
+	if impl.resolve(x.Graph()) != ConvIm2col {
+		return Conv2D(Upsample2x(x), kernel, 1, 1, impl)
+	}
+	dims := x.Shape().Dimensions
+	batch, height, width := dims[0], dims[1], dims[2]
+	inChannels, outChannels := kernel.Shape().Dim(2), kernel.Shape().Dim(3)
+
+	// tapMap[a][d][r] is 1 when kernel row r of output phase a reads input
+	// row offset d-1: phase 0 reads rows (i-1, i, i) and phase 1 rows
+	// (i, i, i+1) for kernel rows (0, 1, 2). Columns work the same way.
+	tapMap := Const(x.Graph(), [][][]float32{
+		{{1, 0, 0}, {0, 1, 1}, {0, 0, 0}},
+		{{0, 0, 0}, {1, 1, 0}, {0, 0, 1}},
+	})
+	tapMap = ConvertDType(tapMap, x.DType())
+	// phaseKernel[d, e, i, a, b, o] = sum over r, c of
+	// tapMap[a, d, r] * tapMap[b, e, c] * kernel[r, c, i, o].
+	rowsMapped := Einsum("adr,rcio->adcio", tapMap, kernel)             // [2, 3, 3, in, out]
+	phaseKernel := Einsum("bec,adcio->beadio", tapMap, rowsMapped)      // [2, 3, 2, 3, in, out]
+	phaseKernel = TransposeAllAxes(phaseKernel, 3, 1, 4, 2, 0, 5)       // [3, 3, in, 2, 2, out]
+	phaseKernel = Reshape(phaseKernel, 3, 3, inChannels, 4*outChannels) // [3, 3, in, 4*out]
+
+	phases := conv2DIm2col(x, phaseKernel, 1, 1) // [batch, height, width, 4*out]
+	phases = Reshape(phases, batch, height, width, 2, 2, outChannels)
+	phases = TransposeAllAxes(phases, 0, 1, 3, 2, 4, 5) // [batch, height, 2, width, 2, out]
+	return Reshape(phases, batch, 2*height, 2*width, outChannels)
 }

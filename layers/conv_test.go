@@ -228,3 +228,31 @@ func referenceConvInputGradient(xDims []int, kernel, projection []float32, kerne
 	}
 	return grad
 }
+
+// TestUpConv2DMatchesUpsampleThenConv checks the phase formulation against
+// nearest upsampling followed by GoMLX's Convolve, in value and gradients.
+func TestUpConv2DMatchesUpsampleThenConv(t *testing.T) {
+	backend := goBackend(t)
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, dims := range [][4]int{{2, 4, 4, 3}, {1, 3, 5, 6}} {
+		x := randomTensor(rng, dims[0], dims[1], dims[2], dims[3])
+		kernel := randomTensor(rng, 3, 3, dims[3], 5)
+		projection := randomTensor(rng, dims[0], 2*dims[1], 2*dims[2], 5)
+		run := func(upConv func(x, kernel *Node) *Node) []*tensors.Tensor {
+			return MustExecOnceN(backend, func(x, kernel, projection *Node) []*Node {
+				out := upConv(x, kernel)
+				grads := Gradient(ReduceAllSum(Mul(out, projection)), x, kernel)
+				return []*Node{out, grads[0], grads[1]}
+			}, x, kernel, projection)
+		}
+		want := run(func(x, kernel *Node) *Node {
+			return Convolve(Upsample2x(x), kernel).PaddingPerDim([][2]int{{1, 1}, {1, 1}}).Done()
+		})
+		got := run(func(x, kernel *Node) *Node { return UpConv2D(x, kernel, ConvIm2col) })
+		for i, what := range []string{"output", "gradient of x", "gradient of kernel"} {
+			if diff := maxAbsDiff(t, what, got[i], want[i]); diff > 1e-4 {
+				t.Errorf("input %v: %s: max abs difference %g, want <= 1e-4", dims, what, diff)
+			}
+		}
+	}
+}

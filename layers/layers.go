@@ -70,7 +70,19 @@ func UpConv(scope *model.Scope, x *Node, outChannels, kernel int, bias bool) *No
 	if kernel%2 != 1 {
 		panic(fmt.Sprintf("layers.UpConv: kernel must be odd to keep the size, got %d", kernel))
 	}
-	return Conv(scope, Upsample2x(x), outChannels, kernel, 1, kernel/2, bias)
+	if kernel != 3 {
+		return Conv(scope, Upsample2x(x), outChannels, kernel, 1, kernel/2, bias)
+	}
+	inChannels := x.Shape().Dim(-1)
+	init := uniformInit(scope, kernel*kernel*inChannels)
+	weightsVar := scope.WithInitializer(init).
+		VariableWithShape("weights", shapes.Make(x.DType(), kernel, kernel, inChannels, outChannels))
+	out := UpConv2D(x, weightsVar.NodeValue(x.Graph()), convImplFromScope(scope))
+	if bias {
+		biasVar := scope.WithInitializer(init).VariableWithShape("biases", shapes.Make(x.DType(), outChannels))
+		out = Add(out, ExpandLeftToRank(biasVar.NodeValue(x.Graph()), 4))
+	}
+	return out
 }
 
 // Dense applies x [batch, inFeatures] @ weights [inFeatures, outFeatures]

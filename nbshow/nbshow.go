@@ -1,0 +1,174 @@
+// Package nbshow builds the pictures that the catsynth notebooks show (loss
+// charts, sample grids side by side with captions) and displays them in a
+// GoNB cell.
+//
+// The builders (LossChart, Timeline) return plain values that tests and
+// command-line programs can inspect or save. The Show functions display
+// them in the cell when the program runs under GoNB (gonbui.IsNotebook) and
+// do nothing elsewhere, so that the same code runs from the command line.
+package nbshow
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"os"
+	"path/filepath"
+
+	"github.com/janpfeifer/gonb/gonbui"
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
+
+	"github.com/catsynth/catsynth/imgrid"
+	"github.com/catsynth/catsynth/plot"
+	"github.com/catsynth/catsynth/repo"
+	"github.com/catsynth/catsynth/trainlog"
+)
+
+// Environment variables that `make notebook` and `make run` set for a
+// headless run.
+const (
+	// EnvPreset names the preset a notebook runs: smoke, quick or report.
+	EnvPreset = "CATSYNTH_PRESET"
+	// EnvOut is the folder where a notebook writes its runs.
+	EnvOut = "CATSYNTH_OUT"
+)
+
+// Preset returns $CATSYNTH_PRESET, or fallback when it is unset.
+func Preset(fallback string) string {
+	if preset := os.Getenv(EnvPreset); preset != "" {
+		return preset
+	}
+	return fallback
+}
+
+// RunDir returns the folder of one run of a notebook: $CATSYNTH_OUT/name
+// when CATSYNTH_OUT is set, else runs/name in the repository. Running a
+// notebook again on the same folder resumes its checkpoints.
+func RunDir(name string) (string, error) {
+	if out := os.Getenv(EnvOut); out != "" {
+		return filepath.Join(out, name), nil
+	}
+	root, err := repo.Root()
+	if err != nil {
+		return "", fmt.Errorf("nbshow: set %s to an output folder: %w", EnvOut, err)
+	}
+	return filepath.Join(root, "runs", name), nil
+}
+
+// LossChart draws the given columns of a loss log (see trainlog) as one
+// chart, smoothed with an exponential moving average of weight smooth.
+func LossChart(title, logPath string, columns []string, smooth float64) (plot.Chart, error) {
+	table, err := trainlog.Read(logPath)
+	if err != nil {
+		return plot.Chart{}, fmt.Errorf("nbshow: %w", err)
+	}
+	chart := plot.Chart{Title: title, XLabel: "iteration", YLabel: "loss", Smooth: smooth}
+	for _, column := range columns {
+		series, err := table.Series(column)
+		if err != nil {
+			return plot.Chart{}, fmt.Errorf("nbshow: %s: %w", logPath, err)
+		}
+		chart.Series = append(chart.Series, series)
+	}
+	return chart, nil
+}
+
+// ShowChart displays chart as SVG in the cell; outside a notebook it does
+// nothing.
+func ShowChart(chart plot.Chart) error {
+	svg, err := chart.SVG()
+	if err != nil {
+		return fmt.Errorf("nbshow: %w", err)
+	}
+	if gonbui.IsNotebook {
+		gonbui.DisplaySvg(string(svg))
+	}
+	return nil
+}
+
+// Frame is one captioned picture of a Timeline.
+type Frame struct {
+	Caption string
+	Image   image.Image
+}
+
+// ReadFrames loads the PNG files into frames with the given captions;
+// a missing file is an error naming it.
+func ReadFrames(paths, captions []string) ([]Frame, error) {
+	if len(paths) != len(captions) {
+		return nil, fmt.Errorf("nbshow: %d paths but %d captions", len(paths), len(captions))
+	}
+	frames := make([]Frame, len(paths))
+	for i, path := range paths {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("nbshow: %w", err)
+		}
+		img, _, err := image.Decode(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("nbshow: decoding %s: %w", path, err)
+		}
+		frames[i] = Frame{Caption: captions[i], Image: img}
+	}
+	return frames, nil
+}
+
+// captionHeight is the band above each frame that holds its caption.
+const captionHeight = 18
+
+// frameGap separates frames horizontally.
+const frameGap = 12
+
+// Timeline places frames side by side, each under its caption, on a white
+// background: sample grids at several iterations, or one batch under several
+// augmentations.
+func Timeline(frames []Frame) (*image.RGBA, error) {
+	if len(frames) == 0 {
+		return nil, fmt.Errorf("nbshow: no frames to show")
+	}
+	width, height := 0, 0
+	for _, f := range frames {
+		width += f.Image.Bounds().Dx() + frameGap
+		height = max(height, f.Image.Bounds().Dy())
+	}
+	width -= frameGap
+	canvas := image.NewRGBA(image.Rect(0, 0, width, height+captionHeight))
+	draw.Draw(canvas, canvas.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
+	face := basicfont.Face7x13
+	x := 0
+	for _, f := range frames {
+		b := f.Image.Bounds()
+		drawer := font.Drawer{Dst: canvas, Src: image.NewUniform(color.Black), Face: face,
+			Dot: fixed.P(x+2, captionHeight-5)}
+		drawer.DrawString(f.Caption)
+		draw.Draw(canvas, image.Rect(x, captionHeight, x+b.Dx(), captionHeight+b.Dy()), f.Image, b.Min, draw.Src)
+		x += b.Dx() + frameGap
+	}
+	return canvas, nil
+}
+
+// ShowImage displays img as PNG in the cell; outside a notebook it does
+// nothing.
+func ShowImage(img image.Image) error {
+	if !gonbui.IsNotebook {
+		return nil
+	}
+	data, err := imgrid.EncodePNG(img)
+	if err != nil {
+		return fmt.Errorf("nbshow: %w", err)
+	}
+	gonbui.DisplayPng(data)
+	return nil
+}
+
+// ShowMarkdown displays text as Markdown in the cell; outside a notebook it
+// does nothing.
+func ShowMarkdown(text string) {
+	if gonbui.IsNotebook {
+		gonbui.DisplayMarkdown(text)
+	}
+}
