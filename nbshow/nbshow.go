@@ -6,6 +6,8 @@
 // command-line programs can inspect or save. The Show functions display
 // them in the cell when the program runs under GoNB (gonbui.IsNotebook) and
 // do nothing elsewhere, so that the same code runs from the command line.
+// Each Show function waits until GoNB has received the output (gonbui.Sync):
+// a cell program that exits right after displaying can otherwise lose it.
 package nbshow
 
 import (
@@ -85,6 +87,7 @@ func ShowChart(chart plot.Chart) error {
 	}
 	if gonbui.IsNotebook {
 		gonbui.DisplaySvg(string(svg))
+		gonbui.Sync()
 	}
 	return nil
 }
@@ -162,6 +165,7 @@ func ShowImage(img image.Image) error {
 		return fmt.Errorf("nbshow: %w", err)
 	}
 	gonbui.DisplayPng(data)
+	gonbui.Sync()
 	return nil
 }
 
@@ -170,5 +174,6 @@ func ShowImage(img image.Image) error {
 func ShowMarkdown(text string) {
 	if gonbui.IsNotebook {
 		gonbui.DisplayMarkdown(text)
+		gonbui.Sync()
 	}
 }

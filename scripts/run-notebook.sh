@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Executes a notebook headless with the "catsynth" GoNB kernel and exports it.
+#
+# Usage: scripts/run-notebook.sh NOTEBOOK PRESET OUTDIR
+#
+# Writes OUTDIR/NAME.ipynb (the executed notebook), OUTDIR/NAME.html and
+# OUTDIR/NAME.log (nbconvert's and the kernel's messages), and prints the
+# paths and the elapsed time. The notebook reads PRESET from the
+# environment variable CATSYNTH_PRESET and writes its checkpoints and samples
+# under CATSYNTH_OUT (set to the absolute OUTDIR).
+#
+# A cell error does not stop the export: the executed notebook and the HTML
+# are still written, then the script prints each failing cell's error and
+# exits 1. A kernel that dies or a cell that times out also exits 1, and then
+# nbconvert writes no notebook.
+#
+# Environment:
+#   CELL_TIMEOUT  seconds one cell may run (default 3600)
+#   VENV          the virtual environment made by `make setup` (default REPO/.venv)
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${VENV:-$repo/.venv}"
+cell_timeout="${CELL_TIMEOUT:-3600}"
+
+if [[ $# -ne 3 ]]; then
+  echo "usage: scripts/run-notebook.sh NOTEBOOK PRESET OUTDIR" >&2
+  exit 2
+fi
+notebook="$1"
+preset="$2"
+outdir="$3"
+
+fail() {
+  echo "run-notebook: $*" >&2
+  exit 1
+}
+
+[[ -f "$notebook" ]] || fail "notebook '$notebook' not found"
+[[ "$notebook" == *.ipynb ]] || fail "'$notebook' is not a .ipynb file"
+[[ -n "$preset" ]] || fail "PRESET is empty; give a preset name such as smoke or quick"
+[[ "$cell_timeout" =~ ^[0-9]+$ ]] || fail "CELL_TIMEOUT='$cell_timeout' is not a whole number of seconds"
+[[ -x "$venv/bin/jupyter" ]] || fail "$venv/bin/jupyter not found; run 'make setup'"
+[[ -f "$venv/share/jupyter/kernels/catsynth/kernel.json" ]] ||
+  fail "kernel spec $venv/share/jupyter/kernels/catsynth/kernel.json not found; run 'make setup'"
+for tool in gonb goimports gopls; do
+  [[ -x "$repo/.tools/bin/$tool" ]] || fail "$repo/.tools/bin/$tool not found; run 'make setup'"
+done
+
+# GoNB needs go, goimports and gopls on the PATH of the process that starts
+# the kernel. The kernel spec adds them as well, so this matters only for an
+# older spec.
+if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then
+  PATH="/usr/local/go/bin:$PATH"
+fi
+command -v go >/dev/null || fail "go not found on PATH; install Go or add its bin folder to PATH"
+export PATH="$repo/.tools/bin:$PATH"
+
+# Keep Jupyter's files inside the checkout, as `make` does.
+export JUPYTER_CONFIG_DIR="${JUPYTER_CONFIG_DIR:-$repo/.jupyter/config}"
+export JUPYTER_DATA_DIR="${JUPYTER_DATA_DIR:-$repo/.jupyter/data}"
+export JUPYTER_RUNTIME_DIR="${JUPYTER_RUNTIME_DIR:-$repo/.jupyter/runtime}"
+export JUPYTER_PLATFORM_DIRS=1
+export GOEXPERIMENT="${GOEXPERIMENT:-simd}"
+export GOMLX_NO_AUTO_INSTALL=1
+
+mkdir -p "$outdir"
+outdir="$(cd "$outdir" && pwd)"
+name="$(basename "$notebook" .ipynb)"
+executed="$outdir/$name.ipynb"
+html="$outdir/$name.html"
+export CATSYNTH_PRESET="$preset"
+export CATSYNTH_OUT="$outdir"
+
+log="$outdir/$name.log"
+echo "run-notebook: executing $notebook with PRESET=$preset (cell timeout ${cell_timeout}s)"
+echo "run-notebook: kernel and nbconvert messages go to $log"
+start=$SECONDS
+# nbconvert starts the kernel in the notebook's folder, which GoNB reports to
+# the cells as GONB_DIR.
+if ! "$venv/bin/jupyter" nbconvert --to notebook --execute --allow-errors \
+  --ExecutePreprocessor.kernel_name=catsynth \
+  --ExecutePreprocessor.timeout="$cell_timeout" \
+  --output-dir "$outdir" --output "$name.ipynb" "$notebook" >"$log" 2>&1; then
+  tail -n 40 "$log" >&2
+  fail "nbconvert failed on $notebook after $((SECONDS - start)) s (the kernel died or a cell ran past CELL_TIMEOUT=${cell_timeout}s); the full log is $log"
+fi
+elapsed=$((SECONDS - start))
+
+if ! "$venv/bin/jupyter" nbconvert --to html --output-dir "$outdir" --output "$name.html" "$executed" >>"$log" 2>&1; then
+  tail -n 20 "$log" >&2
+  fail "HTML export of $executed failed; the full log is $log"
+fi
+
+echo "run-notebook: notebook $executed"
+echo "run-notebook: html     $html"
+echo "run-notebook: executed in ${elapsed} s"
+
+# Report failed cells. GoNB v0.11.3 reports compile errors as "error"
+# outputs, but a cell program that panics or exits non-zero still gets an "ok"
+# reply: GoNB only appends "exit status N" (or "signal: killed") to the cell's
+# stderr. Both count as failures here. ANSI colour codes are removed so that
+# CI logs stay readable.
+"$venv/bin/python" - "$executed" <<'PY'
+import json
+import re
+import sys
+
+path = sys.argv[1]
+with open(path, encoding="utf-8") as f:
+    notebook = json.load(f)
+
+ansi = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+program_failed = re.compile(r"^(exit status [0-9]+|signal: .+)$", re.MULTILINE)
+
+
+def text_of(value):
+    return "".join(value) if isinstance(value, list) else (value or "")
+
+
+def report(index, cell, lines):
+    code_lines = [line for line in text_of(cell.get("source")).splitlines() if line.strip() not in ("", "%%")]
+    first_line = code_lines[0].strip() if code_lines else ""
+    print(f"run-notebook: cell {index} failed ({first_line}):", file=sys.stderr)
+    for line in lines:
+        print("  " + ansi.sub("", line).rstrip("\n").replace("\n", "\n  "), file=sys.stderr)
+
+
+failed = 0
+for index, cell in enumerate(notebook.get("cells", [])):
+    outputs = cell.get("outputs", [])
+    errors = [output for output in outputs if output.get("output_type") == "error"]
+    stderr = "".join(
+        text_of(output.get("text"))
+        for output in outputs
+        if output.get("output_type") == "stream" and output.get("name") == "stderr"
+    )
+    if errors:
+        failed += 1
+        lines = []
+        for output in errors:
+            lines.append(f"{output.get('ename', '')}: {output.get('evalue', '')}")
+            lines.extend(output.get("traceback", []))
+        report(index, cell, lines)
+    elif program_failed.search(stderr):
+        failed += 1
+        report(index, cell, stderr.splitlines()[-40:])
+
+if failed:
+    print(f"run-notebook: {failed} failed cell(s) in {path}", file=sys.stderr)
+    sys.exit(1)
+PY
