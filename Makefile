@@ -68,7 +68,7 @@ help:
 	@echo "  make test         go vet and go test ./..., notebooks included (CATSYNTH_NOTEBOOK_TEST=1)"
 	@echo "  make lab          start JupyterLab on 127.0.0.1:$(LAB_PORT) with the catsynth kernel"
 	@echo "  make notebook     run NB (default $(NB)) with PRESET (default smoke) into OUT"
-	@echo "  make bench        run go run ./cmd/bench"
+	@echo "  make bench        time every training step on each backend, update docs/benchmarks.md"
 	@echo "  make clean-tools  remove .venv, .tools and .jupyter"
 	@echo "Variables: CATSYNTH_DATA (image folder), CELL_TIMEOUT (seconds per cell, default $(CELL_TIMEOUT)),"
 	@echo "  TEST_TIMEOUT (go test -timeout, default $(TEST_TIMEOUT)), LAB_PORT, GO, PYTHON"
@@ -149,8 +149,12 @@ lab: setup
 	"$(VENV)/bin/jupyter" lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) \
 	  --ServerApp.root_dir="$(REPO)" $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# The PyTorch peer runs in the same benchmark when its script is next to
+# the checkout and Python can import torch.
+PEER_SCRIPT := $(wildcard $(REPO)/../shared/bench/torch_reference.py)
+
 bench:
-	"$(GO)" run ./cmd/bench $(BENCH_ARGS)
+	"$(GO)" run ./cmd/bench $(if $(PEER_SCRIPT),-torch "$(PEER_SCRIPT)") -write docs/benchmarks.md $(BENCH_ARGS)
 
 clean-tools:
 	rm -rf "$(VENV)" "$(REPO)/.tools" "$(REPO)/.jupyter"

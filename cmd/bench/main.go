@@ -31,9 +31,23 @@ import (
 	"github.com/catsynth/catsynth/gan"
 )
 
+// benchModel is one model the command can time.
+type benchModel struct {
+	name string
+	// peerCase is the PyTorch peer's case id for the same step.
+	peerCase string
+	// build returns one training step, its FLOP count and a cleanup.
+	build func(b compute.Backend, images *dataset.Images, convImpl string) (step func() error, flops int64, cleanup func(), err error)
+}
+
+// models lists every model with a benchmark, in table order.
+var models = []benchModel{
+	{name: "DCGAN", peerCase: "A", build: buildDCGAN},
+}
+
 // result is one row of the table.
 type result struct {
-	Model, Backend string
+	Model, Backend  string
 	Median, P5, P95 time.Duration
 	GFLOP           float64
 	PeerMedian      time.Duration // zero when the peer did not run
@@ -43,7 +57,8 @@ func main() {
 	steps := flag.Int("steps", 12, "timed steps per model and backend")
 	warmup := flag.Int("warmup", 3, "untimed steps first (the first one compiles the graphs)")
 	backends := flag.String("backends", "auto", `comma-separated GOMLX_BACKEND values, or "auto" for go plus XLA when its plugin is found`)
-	torchScript := flag.String("torch", "", "path to torch_reference.py; runs the PyTorch peer in the same run when python3 can import torch")
+	torchScript := flag.String("torch", "", "path to torch_reference.py; runs the PyTorch peer in the same run when -python can import torch")
+	python := flag.String("python", defaultPython(), "Python interpreter for the PyTorch peer")
 	convImpl := flag.String("conv_impl", "auto", "convolution implementation: auto, native or im2col")
 	write := flag.String("write", "", "also write the table as Markdown to this file (e.g. docs/benchmarks.md)")
 	flag.Parse()
@@ -67,16 +82,28 @@ func main() {
 			fmt.Fprintf(os.Stderr, "bench: skipping backend %q: %v\n", config, err)
 			continue
 		}
-		r, err := timeDCGAN(b, images, *convImpl, *warmup, *steps)
-		if err != nil {
-			fail(err)
+		for _, m := range models {
+			step, flops, cleanup, err := m.build(b, images, *convImpl)
+			if err != nil {
+				fail(fmt.Errorf("%s on %s: %w", m.name, b.String(), err))
+			}
+			fmt.Fprintf(os.Stderr, "bench: %s on %s: %d warm-up and %d timed steps\n", m.name, b.String(), *warmup, *steps)
+			durations, err := timeSteps(*warmup, *steps, step)
+			cleanup()
+			if err != nil {
+				fail(fmt.Errorf("%s on %s: %w", m.name, b.String(), err))
+			}
+			name := b.String()
+			if *convImpl != "auto" {
+				name += " (" + *convImpl + ")"
+			}
+			results = append(results, summarize(m.name, name, durations, float64(flops)/1e9))
 		}
-		results = append(results, r)
 		b.Finalize()
 	}
 
 	if *torchScript != "" {
-		if peer, err := runPeer(*torchScript, *steps); err != nil {
+		if peer, err := runPeer(*python, *torchScript, *steps); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: PyTorch peer not run: %v\n", err)
 		} else {
 			for i := range results {
@@ -130,33 +157,29 @@ func benchImages() (*dataset.Images, error) {
 	return &dataset.Images{Dir: "random", Size: gan.ImageSize, Pixels: pixels, Files: make([]string, n)}, nil
 }
 
-// timeDCGAN times Trainer.Step: one discriminator and one generator update.
-func timeDCGAN(b compute.Backend, images *dataset.Images, convImpl string, warmup, steps int) (result, error) {
+// buildDCGAN times gan.Trainer.Step: one discriminator and one generator
+// update.
+func buildDCGAN(b compute.Backend, images *dataset.Images, convImpl string) (func() error, int64, func(), error) {
 	cfg := gan.DefaultConfig()
 	cfg.ConvImpl = convImpl
 	dir, err := os.MkdirTemp("", "catsynth-bench-")
 	if err != nil {
-		return result{}, err
+		return nil, 0, nil, err
 	}
-	defer os.RemoveAll(dir)
 	trainer, err := gan.NewTrainer(b, cfg, images, dir)
 	if err != nil {
-		return result{}, err
+		os.RemoveAll(dir)
+		return nil, 0, nil, err
 	}
-	defer trainer.Close()
-	fmt.Fprintf(os.Stderr, "bench: DCGAN on %s: %d warm-up and %d timed steps\n", b.String(), warmup, steps)
-	durations, err := timeSteps(warmup, steps, func() error {
+	step := func() error {
 		_, err := trainer.Step()
 		return err
-	})
-	if err != nil {
-		return result{}, err
 	}
-	name := b.String()
-	if convImpl != "auto" {
-		name += " (" + convImpl + ")"
+	cleanup := func() {
+		trainer.Close()
+		os.RemoveAll(dir)
 	}
-	return summarize("DCGAN", name, durations, float64(cfg.StepFLOPs())/1e9), nil
+	return step, cfg.StepFLOPs(), cleanup, nil
 }
 
 func timeSteps(warmup, steps int, step func() error) ([]time.Duration, error) {
@@ -188,18 +211,15 @@ func summarize(model, backendName string, durations []time.Duration, gflop float
 	return result{Model: model, Backend: backendName, Median: rank(0.5), P5: rank(0.05), P95: rank(0.95), GFLOP: gflop}
 }
 
-// peerCases maps our model names to the PyTorch peer's case ids.
-var peerCases = map[string]string{"DCGAN": "A"}
-
 // runPeer runs the PyTorch peer with 2 threads and returns its median step
 // time per model.
-func runPeer(script string, steps int) (map[string]time.Duration, error) {
-	if err := exec.Command("python3", "-c", "import torch").Run(); err != nil {
-		return nil, fmt.Errorf("python3 cannot import torch (install python3-torch): %w", err)
+func runPeer(python, script string, steps int) (map[string]time.Duration, error) {
+	if err := exec.Command(python, "-c", "import torch").Run(); err != nil {
+		return nil, fmt.Errorf("%s cannot import torch (on Debian: apt-get install python3-torch libopenblas0-openmp): %w", python, err)
 	}
-	ids := make([]string, 0, len(peerCases))
-	for _, id := range peerCases {
-		ids = append(ids, id)
+	ids := make([]string, 0, len(models))
+	for _, m := range models {
+		ids = append(ids, m.peerCase)
 	}
 	jsonFile, err := os.CreateTemp("", "catsynth-peer-*.json")
 	if err != nil {
@@ -207,7 +227,7 @@ func runPeer(script string, steps int) (map[string]time.Duration, error) {
 	}
 	jsonFile.Close()
 	defer os.Remove(jsonFile.Name())
-	cmd := exec.Command("python3", script, "--threads", "2", "--steps", fmt.Sprint(steps),
+	cmd := exec.Command(python, script, "--threads", "2", "--steps", fmt.Sprint(steps),
 		"--only", strings.Join(ids, ","), "--json", jsonFile.Name())
 	cmd.Stdout = os.Stderr
 	cmd.Stderr = os.Stderr
@@ -233,9 +253,9 @@ func parsePeer(data []byte) (map[string]time.Duration, error) {
 	}
 	medians := make(map[string]time.Duration)
 	for _, row := range rows {
-		for model, id := range peerCases {
-			if id == row.Case {
-				medians[model] = time.Duration(row.MedianMS * float64(time.Millisecond))
+		for _, m := range models {
+			if m.peerCase == row.Case {
+				medians[m.name] = time.Duration(row.MedianMS * float64(time.Millisecond))
 			}
 		}
 	}
@@ -245,9 +265,19 @@ func parsePeer(data []byte) (map[string]time.Duration, error) {
 	return medians, nil
 }
 
+// defaultPython prefers Debian's interpreter, which sees the python3-torch
+// package, over a python3 earlier on the PATH (a pyenv or virtualenv one).
+func defaultPython() string {
+	if _, err := os.Stat("/usr/bin/python3"); err == nil {
+		return "/usr/bin/python3"
+	}
+	return "python3"
+}
+
 func render(results []result) string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "machine: %s/%s, %d CPUs, %s, GOEXPERIMENT=%s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), os.Getenv("GOEXPERIMENT"))
+	fmt.Fprintf(&sb, "Machine: %s, %d CPUs, %s/%s; %s, GOEXPERIMENT=%s. Batch 16; the PyTorch peer at 2 threads.\n\n",
+		cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), os.Getenv("GOEXPERIMENT"))
 	sb.WriteString("| model | backend | median ms | p5 ms | p95 ms | GFLOP/step | GFLOP/s | PyTorch ms | ratio |\n")
 	sb.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.0f", float64(d)/float64(time.Millisecond)) }
@@ -263,12 +293,53 @@ func render(results []result) string {
 	return sb.String()
 }
 
-// writePage writes the table under a heading with the date.
+// Markers of the generated part of the benchmark page: writePage replaces
+// what lies between them and keeps the rest of the page.
+const (
+	beginMarker = "<!-- bench:begin -->"
+	endMarker   = "<!-- bench:end -->"
+)
+
+// writePage puts the table, dated, between the markers of the page at path,
+// creating the page when it does not exist.
 func writePage(path, table string) error {
+	generated := fmt.Sprintf("%s\nMeasured by `make bench` on %s.\n\n%s%s",
+		beginMarker, time.Now().UTC().Format("2006-01-02 15:04 MST"), table, endMarker)
+	old, err := os.ReadFile(path)
+	var page string
+	switch {
+	case err == nil:
+		text := string(old)
+		begin, end := strings.Index(text, beginMarker), strings.Index(text, endMarker)
+		if begin < 0 || end < begin {
+			return fmt.Errorf("%s has no %s ... %s section: add the two markers where the table goes", path, beginMarker, endMarker)
+		}
+		page = text[:begin] + generated + text[end+len(endMarker):]
+	case os.IsNotExist(err):
+		page = "# Training step benchmarks\n\n" + generated + "\n"
+	default:
+		return err
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	page := fmt.Sprintf("# Training step benchmarks\n\nMeasured by `make bench` (`go run ./cmd/bench`) on %s, batch 16, 64x64 images.\n\n%s",
-		time.Now().UTC().Format("2006-01-02"), table)
-	return os.WriteFile(path, []byte(page), 0o644)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(page), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// cpuModel returns the processor name from /proc/cpuinfo, or "unknown CPU".
+func cpuModel() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if name, found := strings.CutPrefix(line, "model name"); found {
+			return strings.TrimSpace(strings.TrimLeft(name, " \t:"))
+		}
+	}
+	return "unknown CPU"
 }
