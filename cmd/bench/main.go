@@ -12,14 +12,11 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -51,6 +48,9 @@ type result struct {
 	Median, P5, P95 time.Duration
 	GFLOP           float64
 	PeerMedian      time.Duration // zero when the peer did not run
+	// MaxRSS and PeerMaxRSS are the peak resident memory, in bytes, of the
+	// process that ran the step; zero when unknown.
+	MaxRSS, PeerMaxRSS int64
 }
 
 func main() {
@@ -60,6 +60,7 @@ func main() {
 	torchScript := flag.String("torch", "", "path to torch_reference.py; runs the PyTorch peer in the same run when -python can import torch")
 	python := flag.String("python", defaultPython(), "Python interpreter for the PyTorch peer")
 	convImpl := flag.String("conv_impl", "auto", "convolution implementation: auto, native or im2col")
+	child := flag.String("child", "", "internal: time only this model, on the first backend, and print the result as JSON")
 	write := flag.String("write", "", "also write the table as Markdown to this file (e.g. docs/benchmarks.md)")
 	flag.Parse()
 
@@ -75,40 +76,33 @@ func main() {
 		fail(err)
 	}
 
+	if *child != "" {
+		if err := runChild(*child, configs[0], images, *convImpl, *warmup, *steps); err != nil {
+			fail(err)
+		}
+		return
+	}
+
 	var results []result
 	for _, config := range configs {
-		b, err := compute.NewWithConfig(config)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "bench: skipping backend %q: %v\n", config, err)
-			continue
-		}
 		for _, m := range models {
-			step, flops, cleanup, err := m.build(b, images, *convImpl)
+			r, err := runInChild(m.name, config, *convImpl, *warmup, *steps)
 			if err != nil {
-				fail(fmt.Errorf("%s on %s: %w", m.name, b.String(), err))
+				fmt.Fprintf(os.Stderr, "bench: %s on %q failed: %v\n", m.name, config, err)
+				continue
 			}
-			fmt.Fprintf(os.Stderr, "bench: %s on %s: %d warm-up and %d timed steps\n", m.name, b.String(), *warmup, *steps)
-			durations, err := timeSteps(*warmup, *steps, step)
-			cleanup()
-			if err != nil {
-				fail(fmt.Errorf("%s on %s: %w", m.name, b.String(), err))
-			}
-			name := b.String()
-			if *convImpl != "auto" {
-				name += " (" + *convImpl + ")"
-			}
-			results = append(results, summarize(m.name, name, durations, float64(flops)/1e9))
+			results = append(results, r)
 		}
-		b.Finalize()
 	}
 
 	if *torchScript != "" {
-		if peer, err := runPeer(*python, *torchScript, *steps); err != nil {
+		peer, err := runPeer(*python, *torchScript, *steps)
+		if err != nil {
 			fmt.Fprintf(os.Stderr, "bench: PyTorch peer not run: %v\n", err)
-		} else {
-			for i := range results {
-				results[i].PeerMedian = peer[results[i].Model]
-			}
+		}
+		for i := range results {
+			results[i].PeerMedian = peer[results[i].Model].median
+			results[i].PeerMaxRSS = peer[results[i].Model].maxRSS
 		}
 	}
 
@@ -209,137 +203,4 @@ func summarize(model, backendName string, durations []time.Duration, gflop float
 		return sorted[i]
 	}
 	return result{Model: model, Backend: backendName, Median: rank(0.5), P5: rank(0.05), P95: rank(0.95), GFLOP: gflop}
-}
-
-// runPeer runs the PyTorch peer with 2 threads and returns its median step
-// time per model.
-func runPeer(python, script string, steps int) (map[string]time.Duration, error) {
-	if err := exec.Command(python, "-c", "import torch").Run(); err != nil {
-		return nil, fmt.Errorf("%s cannot import torch (on Debian: apt-get install python3-torch libopenblas0-openmp): %w", python, err)
-	}
-	ids := make([]string, 0, len(models))
-	for _, m := range models {
-		ids = append(ids, m.peerCase)
-	}
-	jsonFile, err := os.CreateTemp("", "catsynth-peer-*.json")
-	if err != nil {
-		return nil, err
-	}
-	jsonFile.Close()
-	defer os.Remove(jsonFile.Name())
-	cmd := exec.Command(python, script, "--threads", "2", "--steps", fmt.Sprint(steps),
-		"--only", strings.Join(ids, ","), "--json", jsonFile.Name())
-	cmd.Stdout = os.Stderr
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("%s failed: %w", script, err)
-	}
-	data, err := os.ReadFile(jsonFile.Name())
-	if err != nil {
-		return nil, err
-	}
-	return parsePeer(data)
-}
-
-// parsePeer reads the median step time of each case from the peer's JSON
-// output: a list of objects with "case" and "median_ms".
-func parsePeer(data []byte) (map[string]time.Duration, error) {
-	var rows []struct {
-		Case     string  `json:"case"`
-		MedianMS float64 `json:"median_ms"`
-	}
-	if err := json.Unmarshal(data, &rows); err != nil {
-		return nil, fmt.Errorf("reading the peer's JSON output: %w", err)
-	}
-	medians := make(map[string]time.Duration)
-	for _, row := range rows {
-		for _, m := range models {
-			if m.peerCase == row.Case {
-				medians[m.name] = time.Duration(row.MedianMS * float64(time.Millisecond))
-			}
-		}
-	}
-	if len(medians) == 0 {
-		return nil, fmt.Errorf("no results in the peer's output")
-	}
-	return medians, nil
-}
-
-// defaultPython prefers Debian's interpreter, which sees the python3-torch
-// package, over a python3 earlier on the PATH (a pyenv or virtualenv one).
-func defaultPython() string {
-	if _, err := os.Stat("/usr/bin/python3"); err == nil {
-		return "/usr/bin/python3"
-	}
-	return "python3"
-}
-
-func render(results []result) string {
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "Machine: %s, %d CPUs, %s/%s; %s, GOEXPERIMENT=%s. Batch 16; the PyTorch peer at 2 threads.\n\n",
-		cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), os.Getenv("GOEXPERIMENT"))
-	sb.WriteString("| model | backend | median ms | p5 ms | p95 ms | GFLOP/step | GFLOP/s | PyTorch ms | ratio |\n")
-	sb.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
-	ms := func(d time.Duration) string { return fmt.Sprintf("%.0f", float64(d)/float64(time.Millisecond)) }
-	for _, r := range results {
-		peer, ratio := "-", "-"
-		if r.PeerMedian > 0 {
-			peer = ms(r.PeerMedian)
-			ratio = fmt.Sprintf("%.2f", float64(r.Median)/float64(r.PeerMedian))
-		}
-		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %.1f | %.1f | %s | %s |\n",
-			r.Model, r.Backend, ms(r.Median), ms(r.P5), ms(r.P95), r.GFLOP, r.GFLOP/r.Median.Seconds(), peer, ratio)
-	}
-	return sb.String()
-}
-
-// Markers of the generated part of the benchmark page: writePage replaces
-// what lies between them and keeps the rest of the page.
-const (
-	beginMarker = "<!-- bench:begin -->"
-	endMarker   = "<!-- bench:end -->"
-)
-
-// writePage puts the table, dated, between the markers of the page at path,
-// creating the page when it does not exist.
-func writePage(path, table string) error {
-	generated := fmt.Sprintf("%s\nMeasured by `make bench` on %s.\n\n%s%s",
-		beginMarker, time.Now().UTC().Format("2006-01-02 15:04 MST"), table, endMarker)
-	old, err := os.ReadFile(path)
-	var page string
-	switch {
-	case err == nil:
-		text := string(old)
-		begin, end := strings.Index(text, beginMarker), strings.Index(text, endMarker)
-		if begin < 0 || end < begin {
-			return fmt.Errorf("%s has no %s ... %s section: add the two markers where the table goes", path, beginMarker, endMarker)
-		}
-		page = text[:begin] + generated + text[end+len(endMarker):]
-	case os.IsNotExist(err):
-		page = "# Training step benchmarks\n\n" + generated + "\n"
-	default:
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(page), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
-// cpuModel returns the processor name from /proc/cpuinfo, or "unknown CPU".
-func cpuModel() string {
-	data, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if name, found := strings.CutPrefix(line, "model name"); found {
-			return strings.TrimSpace(strings.TrimLeft(name, " \t:"))
-		}
-	}
-	return "unknown CPU"
 }

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/gomlx/compute"
+
+	"github.com/catsynth/catsynth/dataset"
+)
+
+// childResult is what a child process prints: the step times and the FLOPs
+// of one model on one backend.
+type childResult struct {
+	Backend     string          `json:"backend"`
+	Durations   []time.Duration `json:"durations_ns"`
+	FlopsInStep int64           `json:"flops_per_step"`
+}
+
+// runInChild times one model on one backend in a new process of this
+// command, so that the process's peak memory belongs to that model alone.
+func runInChild(model, config, convImpl string, warmup, steps int) (result, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return result{}, err
+	}
+	cmd := exec.Command(self, "-child", model, "-backends", config, "-conv_impl", convImpl,
+		"-warmup", fmt.Sprint(warmup), "-steps", fmt.Sprint(steps))
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return result{}, err
+	}
+	var out childResult
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		return result{}, fmt.Errorf("reading the child's output %q: %w", stdout.String(), err)
+	}
+	name := out.Backend
+	if convImpl != "auto" {
+		name += " (" + convImpl + ")"
+	}
+	r := summarize(model, name, out.Durations, float64(out.FlopsInStep)/1e9)
+	r.MaxRSS = maxRSS(cmd.ProcessState)
+	return r, nil
+}
+
+// runChild is the child's side of runInChild.
+func runChild(model, config string, images *dataset.Images, convImpl string, warmup, steps int) error {
+	var chosen *benchModel
+	for i := range models {
+		if models[i].name == model {
+			chosen = &models[i]
+		}
+	}
+	if chosen == nil {
+		return fmt.Errorf("unknown model %q", model)
+	}
+	b, err := compute.NewWithConfig(config)
+	if err != nil {
+		return fmt.Errorf("backend %q: %w", config, err)
+	}
+	defer b.Finalize()
+	step, flops, cleanup, err := chosen.build(b, images, convImpl)
+	if err != nil {
+		return fmt.Errorf("%s on %s: %w", model, b.String(), err)
+	}
+	defer cleanup()
+	fmt.Fprintf(os.Stderr, "bench: %s on %s: %d warm-up and %d timed steps\n", model, b.String(), warmup, steps)
+	durations, err := timeSteps(warmup, steps, step)
+	if err != nil {
+		return fmt.Errorf("%s on %s: %w", model, b.String(), err)
+	}
+	return json.NewEncoder(os.Stdout).Encode(childResult{Backend: b.String(), Durations: durations, FlopsInStep: flops})
+}
