@@ -37,9 +37,6 @@ LAB_PORT ?= 8888
 
 # GOEXPERIMENT=simd makes the pure Go backend's MatMul use AVX-512 (Go 1.26).
 export GOEXPERIMENT := simd
-# go-xla otherwise tries to download its CPU plugin from GitHub, which fails
-# on machines that reach only the package registries.
-export GOMLX_NO_AUTO_INSTALL := 1
 export PATH := $(TOOLS_BIN):$(dir $(GO)):$(PATH)
 export JUPYTER_CONFIG_DIR := $(REPO)/.jupyter/config
 export JUPYTER_DATA_DIR := $(REPO)/.jupyter/data

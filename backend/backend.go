@@ -9,9 +9,11 @@
 //     folders of PJRT_PLUGIN_LIBRARY_PATH.
 //  3. GoMLX's pure Go backend, with a note on how to get XLA.
 //
-// It never downloads anything: go-xla's automatic plugin download is turned
-// off (GOMLX_NO_AUTO_INSTALL=1) unless the caller set that variable, since
-// machines without access to GitHub would wait on it and then fail.
+// On its own it never downloads anything: it gives go-xla an absolute plugin
+// path, for which go-xla skips its automatic plugin download. A
+// GOMLX_BACKEND such as "xla:cuda" is passed to go-xla unchanged, so go-xla
+// installs the CUDA plugin as it documents (this needs access to PyPI and
+// GitHub; GOMLX_NO_AUTO_INSTALL=1 turns that off).
 package backend
 
 import (
@@ -35,8 +37,6 @@ const (
 	EnvPlugin = "CATSYNTH_XLA_PLUGIN"
 	// envPluginPath is go-xla's plugin search path.
 	envPluginPath = "PJRT_PLUGIN_LIBRARY_PATH"
-	// envNoAutoInstall turns off go-xla's plugin download.
-	envNoAutoInstall = "GOMLX_NO_AUTO_INSTALL"
 )
 
 // PluginDir is the folder, relative to the repository root, where
@@ -63,11 +63,6 @@ type Choice struct {
 // a plugin found on disk that fails to load falls back to the Go backend,
 // with the failure in Note.
 func New() (*Choice, error) {
-	if _, set := os.LookupEnv(envNoAutoInstall); !set {
-		// go-xla reads this when it creates a backend.
-		_ = os.Setenv(envNoAutoInstall, "1")
-	}
-
 	if config, set := os.LookupEnv(EnvBackend); set && config != "" {
 		b, err := create(config)
 		if err != nil {

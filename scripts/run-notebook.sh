@@ -62,7 +62,6 @@ export JUPYTER_DATA_DIR="${JUPYTER_DATA_DIR:-$repo/.jupyter/data}"
 export JUPYTER_RUNTIME_DIR="${JUPYTER_RUNTIME_DIR:-$repo/.jupyter/runtime}"
 export JUPYTER_PLATFORM_DIRS=1
 export GOEXPERIMENT="${GOEXPERIMENT:-simd}"
-export GOMLX_NO_AUTO_INSTALL=1
 
 mkdir -p "$outdir"
 outdir="$(cd "$outdir" && pwd)"
