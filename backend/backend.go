@@ -46,7 +46,7 @@ const PluginDir = ".xla"
 // pluginFileName is the file name of the PJRT CPU plugin that go-xla loads.
 const pluginFileName = "pjrt_c_api_cpu_plugin.so"
 
-// XLAHint tells a user how to get the XLA backend.
+// XLAHint is the advice printed with the Go backend on how to get XLA.
 const XLAHint = "for XLA, run `make setup` (it installs a PJRT CPU plugin into .xla/) or set GOMLX_BACKEND=xla:/abs/path/to/pjrt_c_api_cpu_plugin.so"
 
 // Choice is the backend picked by New, with a one-line note for the user.
@@ -54,14 +54,14 @@ type Choice struct {
 	Backend compute.Backend
 	// Config is the GoMLX configuration string used, e.g. "go" or "xla:/path".
 	Config string
-	// Note says which backend runs and, for the Go backend, how to get XLA.
+	// Note names the backend that runs and, for the Go backend, how to get XLA.
 	Note string
 }
 
 // New picks a backend as the package documentation describes. It returns an
-// error only when GOMLX_BACKEND is set and that backend cannot be created;
-// a plugin found on disk that fails to load falls back to the Go backend,
-// with the failure in Note.
+// error only when GOMLX_BACKEND is set and that backend cannot be created. A
+// plugin found on disk that fails to load falls back to the Go backend, and
+// Note then reports the failure.
 func New() (*Choice, error) {
 	if config, set := os.LookupEnv(EnvBackend); set && config != "" {
 		b, err := create(config)

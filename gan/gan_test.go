@@ -146,8 +146,8 @@ func TestSameSeedSameLosses(t *testing.T) {
 }
 
 // TestResumeMatchesUninterrupted trains 4 iterations straight, and 2 + 2 with
-// a new Trainer resuming from the checkpoint in between; both must give the
-// same losses, samples and loss log.
+// a new Trainer resuming from the checkpoint in between. Both runs must give
+// the same losses, samples and loss log.
 func TestResumeMatchesUninterrupted(t *testing.T) {
 	images := grumpyImages(t)
 	backend := goBackend(t)

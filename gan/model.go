@@ -74,8 +74,8 @@ func adamFor(cfg Config, network string) optimizer.Interface {
 // and D_fake, computed before the update.
 //
 // The discriminator and generator updates are two graphs because the
-// generator's update must see the updated discriminator, and GoMLX v0.28.2
-// refuses to differentiate a graph in which an op without a gradient (the
+// generator's update must see the updated discriminator. GoMLX v0.28.2
+// rejects differentiating a graph in which an op without a gradient (the
 // Pad inside a strided Slice's gradient) precedes the loss, even off the
 // path to the variables.
 func DiscriminatorStepGraph(scope *model.Scope, cfg Config, real, zD *Node) (dRealLoss, dFakeLoss *Node) {
@@ -140,8 +140,8 @@ func (c Config) ForwardMACs() (generator, discriminator int64) {
 
 // StepFLOPs returns the floating point operations of one training iteration
 // (Trainer.Step) for a batch, counted as 2 per forward MAC and 4 per
-// backward MAC: the D update runs D on real, G and D on fake, and
-// backpropagates through D twice; the G update runs G and D and
+// backward MAC. The D update runs D on real, G and D on fake, and
+// backpropagates through D twice. The G update runs G and D and
 // backpropagates through both.
 func (c Config) StepFLOPs() int64 {
 	g, d := c.ForwardMACs()

@@ -38,8 +38,8 @@ var LossColumns = []string{"D_real_loss", "D_fake_loss", "G_loss"}
 // SampleCount is the number of images in a sample grid, from the fixed noise.
 const SampleCount = 16
 
-// fixedNoisePath is where the fixed sample noise lives in the store, so that
-// checkpoints carry it.
+// fixedNoisePath is the store path of the fixed sample noise, a variable so
+// that checkpoints carry it.
 const fixedNoisePath = "/samples/fixed_noise"
 
 // Losses of one iteration.
@@ -71,8 +71,8 @@ type Trainer struct {
 
 // NewTrainer prepares a run on images (64x64; see dataset.Load) writing to
 // outDir. When outDir holds a checkpoint, training resumes from its
-// iteration; the loss log is then cut back to that iteration, so that no
-// row is written twice. It returns an error for an invalid configuration,
+// iteration, and the loss log is cut back to that iteration so that no row
+// is written twice. It returns an error for an invalid configuration,
 // images of another size, or an output folder from a run with another
 // architecture.
 func NewTrainer(backend compute.Backend, cfg Config, images *dataset.Images, outDir string) (*Trainer, error) {

@@ -114,7 +114,7 @@ func Conv2D(x, kernel *Node, stride, padding int, impl ConvImpl) *Node {
 // is shifted by one pixel for even kernel sizes (convVJPWrtX pads the reverse
 // convolution by (k-1)/2 twice, where k-1 is needed). An even kernel is
 // therefore extended by one row or column of zeros at its end, with one more
-// row or column of padding at the end of the input: the output is the same,
+// row or column of padding at the end of the input. The output is the same,
 // and the odd kernel gets a correct gradient.
 func conv2DNative(x, kernel *Node, stride, padding int) *Node {
 	paddings := [][2]int{{padding, padding}, {padding, padding}}
@@ -170,9 +170,9 @@ func conv2DIm2col(x, kernel *Node, stride, padding int) *Node {
 // a stride-1 convolution: every 2x2 block of the padded input becomes one
 // pixel with 4x the channels, and the kernel [kh, kw, in, out] becomes
 // [kh/2, kw/2, 4*in, out]. The gathered patches are the same size as in
-// plain im2col, but their gradient is 4 patches padded by one pixel instead
-// of kh*kw patches padded back to the full input, which is where the Go
-// backend spent most of the discriminator's time.
+// plain im2col. Their gradient, though, is 4 patches padded by one pixel
+// instead of kh*kw patches padded back to the full input, and that padding
+// was most of the discriminator's time on the Go backend.
 func conv2DSpaceToDepth(x, kernel *Node, padding, outHeight, outWidth int) *Node {
 	batch, height, width := x.Shape().Dim(0), x.Shape().Dim(1), x.Shape().Dim(2)
 	kernelHeight, kernelWidth := kernel.Shape().Dim(0), kernel.Shape().Dim(1)
@@ -245,10 +245,11 @@ func Upsample2x(x *Node) *Node {
 // [batch, 2*height, 2*width, outChannels].
 //
 // With ConvIm2col it never builds the upsampled image. Each output pixel
-// (2i+a, 2j+b) reads only the 3x3 neighborhood of input pixel (i, j), so one
-// im2col of x against a kernel [3*3*inChannels, 2*2*outChannels] that sums
-// the taps landing on the same input pixel gives all four phases (a, b) at
-// once. That gathers 4 times less data than im2col of the upsampled image.
+// (2i+a, 2j+b) reads only the 3x3 neighborhood of input pixel (i, j). So
+// one im2col of x, against a kernel [3*3*inChannels, 2*2*outChannels] that
+// sums the taps landing on the same input pixel, gives all four phases
+// (a, b) at once, and gathers 4 times less data than im2col of the
+// upsampled image.
 func UpConv2D(x, kernel *Node, impl ConvImpl) *Node {
 	if kernel.Shape().Dim(0) != 3 || kernel.Shape().Dim(1) != 3 {
 		panic(fmt.Sprintf("layers.UpConv2D: kernel must be 3x3, got %s", kernel.Shape()))

@@ -115,8 +115,8 @@ func InstanceNorm(x *Node) *Node {
 // applies a learned "scale" and "offset" [channels] (initialized to 1 and 0).
 //
 // NOTE: it always uses the statistics of the current batch, also when
-// sampling, as GAN code commonly does with fixed-size sample batches; it keeps
-// no running averages.
+// sampling, as GAN code commonly does with fixed-size sample batches. It
+// keeps no running averages.
 func BatchNorm(scope *model.Scope, x *Node) *Node {
 	channels := x.Shape().Dim(-1)
 	mean := ReduceAndKeep(x, ReduceMean, 0, 1, 2)

@@ -15,10 +15,10 @@ import (
 // ModulePath is the module path declared by the repository's go.mod.
 const ModulePath = "github.com/catsynth/catsynth"
 
-// Root returns the folder holding the catsynth go.mod: the first one found
-// walking up from the working directory, and failing that from this source
-// file's folder (which also works for notebooks, whose cells are built in a
-// temporary module that replaces the catsynth module with this repository).
+// Root returns the folder that contains the catsynth go.mod. It walks up
+// from the working directory, and failing that from this source file's
+// folder. The second way also works for notebooks, whose cells are built in a
+// temporary module that replaces the catsynth module with this repository.
 func Root() (string, error) {
 	var starts []string
 	if wd, err := os.Getwd(); err == nil {
