@@ -1,0 +1,112 @@
+package nbshow
+
+import (
+	"image"
+	"image/color"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/catsynth/catsynth/imgrid"
+	"github.com/catsynth/catsynth/trainlog"
+)
+
+func solid(width, height int, c color.RGBA) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, width, height))
+	for i := 0; i < len(img.Pix); i += 4 {
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = c.R, c.G, c.B, c.A
+	}
+	return img
+}
+
+func TestTimelinePlacesFramesUnderCaptions(t *testing.T) {
+	red := color.RGBA{R: 255, A: 255}
+	blue := color.RGBA{B: 255, A: 255}
+	got, err := Timeline([]Frame{
+		{Caption: "iteration 1", Image: solid(20, 10, red)},
+		{Caption: "iteration 2", Image: solid(30, 16, blue)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, h := got.Bounds().Dx(), got.Bounds().Dy(); w != 20+frameGap+30 || h != 16+captionHeight {
+		t.Errorf("size %dx%d, want %dx%d", w, h, 20+frameGap+30, 16+captionHeight)
+	}
+	if c := got.RGBAAt(5, captionHeight+5); c != red {
+		t.Errorf("pixel inside the first frame = %v, want red", c)
+	}
+	if c := got.RGBAAt(20+frameGap+5, captionHeight+5); c != blue {
+		t.Errorf("pixel inside the second frame = %v, want blue", c)
+	}
+	dark := 0
+	for x := range 20 {
+		for y := range captionHeight {
+			if got.RGBAAt(x, y).R < 128 {
+				dark++
+			}
+		}
+	}
+	if dark == 0 {
+		t.Error("the first caption band has no text")
+	}
+	if _, err := Timeline(nil); err == nil {
+		t.Error("Timeline(nil) returned no error")
+	}
+}
+
+func TestLossChartReadsLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "losses.csv")
+	w, err := trainlog.Open(path, []string{"D_real_loss", "G_loss"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step := 1; step <= 5; step++ {
+		if err := w.Append(step, 1/float64(step), float64(step)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	chart, err := LossChart("losses", path, []string{"G_loss", "D_real_loss"}, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(chart.Series) != 2 || chart.Series[0].Name != "G_loss" || len(chart.Series[0].Y) != 5 {
+		t.Fatalf("series %+v, want G_loss then D_real_loss with 5 points", chart.Series)
+	}
+	if chart.Series[0].Y[4] != 5 {
+		t.Errorf("G_loss at step 5 = %g, want 5", chart.Series[0].Y[4])
+	}
+	if _, err := LossChart("losses", path, []string{"F_loss"}, 0); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("unknown column: error %v, want one naming %s", err, path)
+	}
+}
+
+func TestReadFramesNamesMissingFile(t *testing.T) {
+	dir := t.TempDir()
+	present := filepath.Join(dir, "a.png")
+	if err := imgrid.WritePNG(present, solid(4, 4, color.RGBA{G: 255, A: 255})); err != nil {
+		t.Fatal(err)
+	}
+	frames, err := ReadFrames([]string{present}, []string{"a"})
+	if err != nil || len(frames) != 1 || frames[0].Image.Bounds().Dx() != 4 {
+		t.Fatalf("ReadFrames(existing) = %v, %v", frames, err)
+	}
+	missing := filepath.Join(dir, "b.png")
+	if _, err := ReadFrames([]string{missing}, []string{"b"}); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Errorf("ReadFrames(missing) error %v, want one naming %s", err, missing)
+	}
+}
+
+func TestRunDirUsesOutEnv(t *testing.T) {
+	t.Setenv(EnvOut, "/tmp/some-out")
+	got, err := RunDir("dcgan-smoke")
+	if err != nil || got != "/tmp/some-out/dcgan-smoke" {
+		t.Errorf("RunDir = %q, %v; want /tmp/some-out/dcgan-smoke", got, err)
+	}
+	t.Setenv(EnvPreset, "report")
+	if got := Preset("quick"); got != "report" {
+		t.Errorf("Preset = %q, want report", got)
+	}
+}
