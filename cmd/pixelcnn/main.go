@@ -1,0 +1,182 @@
+// Command pixelcnn trains PixelCNN on binarized MNIST or on the cat images
+// and samples from it, without Jupyter.
+//
+//	go run ./cmd/pixelcnn -data mnist -preset quick -out runs/pixelcnn-mnist
+//	go run ./cmd/pixelcnn -data grumpy -preset report -out runs/pixelcnn-grumpy
+//	go run ./cmd/pixelcnn -data mnist -out runs/pixelcnn-mnist -sample_only -samples 16
+//
+// A preset gives the schedule; every flag that is set overrides it. The
+// output folder receives config.json, losses.csv, eval.csv,
+// samples/iter-NNNNNN.png and checkpoint/; running again on the same
+// folder resumes from the last checkpoint. Ctrl-C saves a checkpoint before
+// exiting.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/catsynth/catsynth/backend"
+	"github.com/catsynth/catsynth/pixelcnn"
+)
+
+func main() {
+	if err := run(); err != nil {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(os.Stderr, "pixelcnn: interrupted; the checkpoint is saved, run the same command again to resume")
+			os.Exit(130)
+		}
+		fmt.Fprintln(os.Stderr, "pixelcnn:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	data := flag.String("data", pixelcnn.DataMNIST, "images: mnist, grumpy or russian_blue")
+	preset := flag.String("preset", "quick", "schedule preset: "+strings.Join(pixelcnn.PresetNames(), ", "))
+	dataRoot := flag.String("data_root", "", "data root holding cats/ (default: $CATSYNTH_DATA, then data/ in the repository); unused for mnist")
+	outDir := flag.String("out", "", "output folder for samples, the logs and checkpoints; an existing run there is resumed (default runs/pixelcnn-DATA)")
+	binarization := flag.String("binarization", "", "MNIST binarization: threshold or sampled (default: threshold)")
+	imageSize := flag.Int("image_size", 0, "side of the cat images in pixels: 32 or 64 (default: the preset's)")
+	hidden := flag.Int("hidden", 0, "h, the channels of the residual stream (default: the preset's)")
+	blocks := flag.Int("residual_blocks", 0, "number of residual blocks (default: the preset's)")
+	batchSize := flag.Int("batch_size", 0, "images per batch (default 16)")
+	lr := flag.Float64("lr", 0, "Adam learning rate (default 1e-3)")
+	iterations := flag.Int("iterations", 0, "training iterations (default: the preset's)")
+	evalEvery := flag.Int("eval_every", 0, "compute the held-out NLL every N iterations (default: the preset's)")
+	evalImages := flag.Int("eval_images", -1, "held-out images per evaluation, 0 for all (default: the preset's)")
+	sampleEvery := flag.Int("sample_every", 0, "save a sample grid every N iterations (default: the preset's)")
+	sampleCount := flag.Int("sample_count", 0, "images per sample grid (default: the preset's)")
+	milestones := flag.String("milestones", "", "comma-separated iterations that always get a sample grid (default: the preset's)")
+	logEvery := flag.Int("log_every", 0, "append the training NLL to losses.csv every N iterations (default: the preset's)")
+	checkpointEvery := flag.Int("checkpoint_every", 0, "save a checkpoint every N iterations (default: the preset's)")
+	seed := flag.Int64("seed", 1, "random seed of the weights, the data order and the samples")
+	convImpl := flag.String("conv_impl", "", "convolution: auto, native or im2col (default auto)")
+	sampleOnly := flag.Bool("sample_only", false, "skip training: load the checkpoint in -out and write one sample grid")
+	flag.Parse()
+
+	cfg, err := pixelcnn.PresetConfig(*preset, *data)
+	if err != nil {
+		return err
+	}
+	if *binarization != "" {
+		cfg.Binarization = *binarization
+	}
+	if *convImpl != "" {
+		cfg.ConvImpl = *convImpl
+	}
+	if *lr > 0 {
+		cfg.LearningRate = *lr
+	}
+	if *evalImages >= 0 {
+		cfg.EvalImages = *evalImages
+	}
+	cfg.Seed = *seed
+	for _, o := range []struct {
+		field *int
+		value int
+	}{
+		{&cfg.ImageSize, *imageSize}, {&cfg.Hidden, *hidden}, {&cfg.ResidualBlocks, *blocks},
+		{&cfg.BatchSize, *batchSize}, {&cfg.Iterations, *iterations}, {&cfg.EvalEvery, *evalEvery},
+		{&cfg.SampleEvery, *sampleEvery}, {&cfg.SampleCount, *sampleCount}, {&cfg.LogEvery, *logEvery},
+		{&cfg.CheckpointEvery, *checkpointEvery},
+	} {
+		if o.value > 0 {
+			*o.field = o.value
+		}
+	}
+	if *milestones != "" {
+		if cfg.Milestones, err = parseInts(*milestones); err != nil {
+			return fmt.Errorf("-milestones: %w", err)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if *outDir == "" {
+		*outDir = filepath.Join("runs", "pixelcnn-"+cfg.Data)
+	}
+
+	images, err := pixelcnn.LoadData(cfg, *dataRoot)
+	if err != nil {
+		return err
+	}
+	choice, err := backend.New()
+	if err != nil {
+		return err
+	}
+	fmt.Println(choice.Note)
+
+	trainer, err := pixelcnn.NewTrainer(choice.Backend, cfg, images, *outDir)
+	if err != nil {
+		return err
+	}
+	defer trainer.Close()
+	fmt.Printf("pixelcnn: %s, %d training and %d held-out images; h=%d, %d residual blocks; %d iterations into %s (starting at %d)\n",
+		images.Source, images.TrainCount(), images.TestCount(), cfg.Hidden, cfg.ResidualBlocks,
+		cfg.Iterations, *outDir, trainer.Iteration())
+
+	if *sampleOnly {
+		if trainer.Iteration() == 0 {
+			return fmt.Errorf("-sample_only: %s has no checkpoint: train first, or give the -out folder of a trained run", *outDir)
+		}
+		path, perImage, err := trainer.SaveSamples()
+		if err != nil {
+			return err
+		}
+		fmt.Printf("pixelcnn: %d samples in %s; sampling took %v per image\n", cfg.SampleCount, path, perImage.Round(time.Millisecond))
+		return nil
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	err = trainer.Run(ctx, pixelcnn.RunOptions{
+		Progress:      os.Stdout,
+		PlainProgress: !isTerminal(os.Stdout),
+		Label:         "PixelCNN " + cfg.Data,
+		OnSample: func(iteration int, path string, perImage time.Duration) {
+			fmt.Printf("\npixelcnn: iteration %d: samples in %s, %v per image\n", iteration, path, perImage.Round(time.Millisecond))
+		},
+	})
+	if err != nil {
+		return err
+	}
+	final, err := trainer.Evaluate()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("pixelcnn: done, %d weights; held-out NLL %.4g %s", trainer.ParameterCount(), trainer.Report(final), pixelcnn.Unit(cfg))
+	if cfg.Data == pixelcnn.DataMNIST {
+		fmt.Printf(" (van den Oord et al. 2016 report %.2f, with another binarization)", pixelcnn.PaperMNISTNLL)
+	}
+	fmt.Printf("\npixelcnn: samples in %s, losses in %s\n",
+		filepath.Join(*outDir, pixelcnn.SamplesDir), filepath.Join(*outDir, pixelcnn.LossLogFile))
+	return nil
+}
+
+func parseInts(list string) ([]int, error) {
+	var values []int
+	for _, part := range strings.Split(list, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil || v < 1 {
+			return nil, fmt.Errorf("invalid iteration %q: want positive integers separated by commas", part)
+		}
+		values = append(values, v)
+	}
+	return values, nil
+}
+
+// isTerminal reports whether f is a character device, where the progress bar
+// can redraw in place.
+func isTerminal(f *os.File) bool {
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,518 @@
+package pixelcnn
+
+import (
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+
+	_ "github.com/gomlx/compute/gobackend"
+)
+
+func goBackend(t testing.TB) compute.Backend {
+	t.Helper()
+	backend, err := compute.NewWithConfig("go")
+	if err != nil {
+		t.Fatalf("creating the Go backend: %v", err)
+	}
+	return backend
+}
+
+// smallConfig returns a small network for tests: h 6, 2 residual blocks.
+func smallConfig(data string) Config {
+	cfg := DefaultConfig(data)
+	cfg.Hidden = 6
+	cfg.ResidualBlocks = 2
+	return cfg
+}
+
+func randomLevels(rng *rand.Rand, n, levels int) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = float32(rng.IntN(levels))
+	}
+	return out
+}
+
+// randomizeOutputLayer replaces the all-zero initial weights of the last
+// layer with random ones, so that the logits depend on the input. The
+// variables must exist: run a graph of the network first.
+func randomizeOutputLayer(t *testing.T, store *model.Store) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(11, 12))
+	found := false
+	for v := range store.IterVariables() {
+		if !strings.Contains(v.Scope(), "output2") {
+			continue
+		}
+		values := make([]float32, v.Shape().Size())
+		for i := range values {
+			values[i] = float32(rng.Float64()-0.5) * 0.6
+		}
+		if err := v.SetValue(tensors.FromFlatDataAndDimensions(values, v.Shape().Dimensions...)); err != nil {
+			t.Fatal(err)
+		}
+		found = true
+	}
+	if !found {
+		t.Fatal("no output2 variables in the store: run the network before randomizing it")
+	}
+}
+
+// TestMaskedConvCausality changes one input subpixel of a single masked
+// convolution and checks which outputs move.
+func TestMaskedConvCausality(t *testing.T) {
+	const size, channels, out = 5, 3, 6
+	tests := []struct {
+		maskType MaskType
+		kernel   int
+	}{
+		{MaskA, 7}, {MaskB, 3}, {MaskB, 1}, {MaskA, 3},
+	}
+	backend := goBackend(t)
+	for _, tt := range tests {
+		t.Run(tt.maskType.String()+"/"+string(rune('0'+tt.kernel)), func(t *testing.T) {
+			store := NewStore(DefaultConfig(DataGrumpy))
+			exec, err := model.NewExec(backend, store, func(scope *model.Scope, x *Node) *Node {
+				return maskedConv(scope, x, out, tt.kernel, channels, tt.maskType, false)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(3, 4))
+			base := randomLevels(rng, size*size*channels, 5)
+			run := func(x []float32) []float32 {
+				res, err := exec.Exec1(tensors.FromFlatDataAndDimensions(x, 1, size, size, channels))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return tensors.MustCopyFlatData[float32](res)
+			}
+			want := run(base)
+			// Output channel o predicts subpixel (pixel, o % 3).
+			for changed := range base {
+				x := append([]float32(nil), base...)
+				x[changed] += 3
+				got := run(x)
+				changedPixel, changedGroup := changed/channels, changed%channels
+				moved := false
+				for i := range got {
+					pixel, group := i/out, (i%out)%channels
+					before := pixel < changedPixel || (pixel == changedPixel && group < changedGroup)
+					same := pixel == changedPixel && group == changedGroup
+					mustStay := before || (same && tt.maskType == MaskA)
+					if mustStay && got[i] != want[i] {
+						t.Fatalf("input subpixel %d (pixel %d, channel %d) changed output %d (pixel %d, group %d): %g -> %g",
+							changed, changedPixel, changedGroup, i, pixel, group, want[i], got[i])
+					}
+					moved = moved || got[i] != want[i]
+				}
+				if !moved && changedPixel < size*size-1 {
+					t.Errorf("input subpixel %d changed no output at all: the mask blocks everything", changed)
+				}
+			}
+		})
+	}
+}
+
+// TestNetworkCausality checks the whole network: changing one subpixel
+// leaves every logit at or before it in raster and channel order unchanged.
+func TestNetworkCausality(t *testing.T) {
+	tests := []struct {
+		data     string
+		size     int
+		channels int
+	}{
+		{DataMNIST, 28, 1},
+		{DataGrumpy, 16, 3},
+	}
+	backend := goBackend(t)
+	for _, tt := range tests {
+		t.Run(tt.data, func(t *testing.T) {
+			cfg := smallConfig(tt.data)
+			cfg.ImageSize = 16
+			store := NewStore(cfg)
+			exec, err := model.NewExec(backend, store, func(scope *model.Scope, x *Node) *Node {
+				return Logits(scope.In(networkScope), cfg, x)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			height, width, channels := cfg.Shape()
+			dims := height * width * channels
+			rng := rand.New(rand.NewPCG(5, 6))
+			base := randomLevels(rng, dims, cfg.levels())
+			run := func(x []float32) []float32 {
+				res, err := exec.Exec1(tensors.FromFlatDataAndDimensions(x, 1, height, width, channels))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return tensors.MustCopyFlatData[float32](res)
+			}
+			run(base)
+			randomizeOutputLayer(t, store)
+			want := run(base)
+			k := len(want) / dims
+			// A sample of subpixels, the first and last included.
+			for _, changed := range []int{0, 1, 2, dims / 3, dims/2 + 1, dims - 2, dims - 1} {
+				x := append([]float32(nil), base...)
+				x[changed] = float32((int(x[changed]) + 1) % cfg.levels())
+				got := run(x)
+				moved := false
+				for i := range got {
+					subpixel := i / k
+					if subpixel <= changed && got[i] != want[i] {
+						t.Fatalf("changing subpixel %d changed the logit of subpixel %d: %g -> %g", changed, subpixel, want[i], got[i])
+					}
+					moved = moved || got[i] != want[i]
+				}
+				if !moved && changed < dims-1 {
+					t.Errorf("changing subpixel %d changed no later logit", changed)
+				}
+			}
+		})
+	}
+}
+
+// TestWindowMatchesFullImage checks that WindowLogits on the rows above a
+// row gives that row's logits from Logits.
+func TestWindowMatchesFullImage(t *testing.T) {
+	cfg := smallConfig(DataGrumpy)
+	cfg.ImageSize = 16
+	backend := goBackend(t)
+	store := NewStore(cfg)
+	height, width, channels := cfg.Shape()
+	full, err := model.NewExec(backend, store, func(scope *model.Scope, x *Node) *Node {
+		return Logits(scope.In(networkScope), cfg, x)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	window, err := model.NewExec(backend, store, func(scope *model.Scope, x, valid *Node) *Node {
+		return WindowLogits(scope.In(networkScope), cfg, x, valid)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	image := randomLevels(rng, height*width*channels, 256)
+	if _, err := full.Exec1(tensors.FromFlatDataAndDimensions(image, 1, height, width, channels)); err != nil {
+		t.Fatal(err)
+	}
+	randomizeOutputLayer(t, store)
+	fullOut, err := full.Exec1(tensors.FromFlatDataAndDimensions(image, 1, height, width, channels))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := tensors.MustCopyFlatData[float32](fullOut)
+	rows := Receptive(cfg) + 1
+	rowSize := width * channels
+	rowLogits := rowSize * 256
+	for _, row := range []int{0, 2, rows - 1, rows, height - 1} {
+		data := make([]float32, rows*rowSize)
+		valid := make([]float32, rows)
+		for k := range rows {
+			source := row - rows + 1 + k
+			if source < 0 {
+				continue
+			}
+			valid[k] = 1
+			copy(data[k*rowSize:], image[source*rowSize:(source+1)*rowSize])
+		}
+		out, err := window.Exec1(tensors.FromFlatDataAndDimensions(data, 1, rows, width, channels),
+			tensors.FromFlatDataAndDimensions(valid, rows))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := tensors.MustCopyFlatData[float32](out)
+		if len(got) != rowLogits {
+			t.Fatalf("row %d: got %d logits, want %d", row, len(got), rowLogits)
+		}
+		for i, v := range got {
+			if w := want[row*rowLogits+i]; math.Abs(float64(v-w)) > 1e-4*(1+math.Abs(float64(w))) {
+				t.Fatalf("row %d logit %d: window gives %g, full image gives %g", row, i, v, w)
+			}
+		}
+	}
+}
+
+// TestUniformLogitsNLL checks the NLL of all-zero logits: 8 bits per
+// subpixel for 256 levels and ln 2 nats per pixel for binary images.
+func TestUniformLogitsNLL(t *testing.T) {
+	tests := []struct {
+		data          string
+		height, width int
+		channels, k   int
+		wantBitsDim   float64
+	}{
+		{DataGrumpy, 4, 5, 3, 256, 8},
+		{DataMNIST, 28, 28, 1, 1, 1},
+	}
+	backend := goBackend(t)
+	for _, tt := range tests {
+		t.Run(tt.data, func(t *testing.T) {
+			cfg := DefaultConfig(tt.data)
+			levels := randomLevels(rand.New(rand.NewPCG(1, 1)), 2*tt.height*tt.width*tt.channels, cfg.levels())
+			nll, err := ExecOnce(backend, func(levels *Node) *Node {
+				logits := Zeros(levels.Graph(), shapes.Make(levels.DType(), 2, tt.height, tt.width, tt.channels, tt.k))
+				return NLL(cfg, logits, levels)
+			}, tensors.FromFlatDataAndDimensions(levels, 2, tt.height, tt.width, tt.channels))
+			if err != nil {
+				t.Fatal(err)
+			}
+			dims := tt.height * tt.width * tt.channels
+			for i, v := range tensors.MustCopyFlatData[float32](nll) {
+				if got := BitsPerDim(float64(v), dims); math.Abs(got-tt.wantBitsDim) > 1e-5 {
+					t.Errorf("image %d: %g bits per dim, want %g", i, got, tt.wantBitsDim)
+				}
+			}
+		})
+	}
+}
+
+func TestSamplesValid(t *testing.T) {
+	tests := []struct {
+		data   string
+		levels int
+	}{
+		{DataMNIST, 2},
+		{DataGrumpy, 256},
+	}
+	backend := goBackend(t)
+	for _, tt := range tests {
+		t.Run(tt.data, func(t *testing.T) {
+			cfg := smallConfig(tt.data)
+			cfg.ImageSize = 16
+			store := NewStore(cfg)
+			sampler, err := NewSampler(backend, store, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := sampler.Sample(1, 9); err != nil {
+				t.Fatal(err)
+			}
+			randomizeOutputLayer(t, store)
+			samples, elapsed, err := sampler.Sample(2, 9)
+			if err != nil {
+				t.Fatal(err)
+			}
+			height, width, channels := cfg.Shape()
+			if want := 2 * height * width * channels; len(samples) != want {
+				t.Fatalf("got %d subpixels, want %d", len(samples), want)
+			}
+			distinct := map[uint8]bool{}
+			for i, v := range samples {
+				if int(v) >= tt.levels {
+					t.Fatalf("subpixel %d is %d, want < %d", i, v, tt.levels)
+				}
+				distinct[v] = true
+			}
+			if len(distinct) < 2 {
+				t.Errorf("all subpixels are %v: an untrained model should draw varied values", distinct)
+			}
+			t.Logf("%s: %v per image", tt.data, elapsed/2)
+		})
+	}
+}
+
+// TestTrainingLowersLoss trains a small model on a few real MNIST images
+// and checks that the training NLL falls, then resumes from the checkpoint.
+func TestTrainingLowersLoss(t *testing.T) {
+	cfg := smallConfig(DataMNIST)
+	cfg.Hidden = 8
+	cfg.LearningRate = 3e-3
+	cfg.EvalImages = 32
+	cfg.Iterations = 40
+	cfg.SampleCount = 1
+	data, err := LoadData(cfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Few images, so that the loss falls quickly.
+	data.Train = data.Train[:64*data.ImageDims()]
+	out := t.TempDir()
+	trainer, err := NewTrainer(goBackend(t), cfg, data, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first, last float64
+	for i := range cfg.Iterations {
+		nll, err := trainer.Step()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i < 3 {
+			first += nll / 3
+		}
+		if i >= cfg.Iterations-3 {
+			last += nll / 3
+		}
+	}
+	if !(last < 0.8*first) {
+		t.Errorf("training NLL went from %.1f to %.1f nats per image, want a fall of at least 20%%", first, last)
+	}
+	if err := trainer.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if err := trainer.Close(); err != nil {
+		t.Fatal(err)
+	}
+	resumed, err := NewTrainer(goBackend(t), cfg, data, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resumed.Close()
+	if got := resumed.Iteration(); got != cfg.Iterations {
+		t.Errorf("resumed at iteration %d, want %d", got, cfg.Iterations)
+	}
+	testNLL, err := resumed.Evaluate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uniform := 784 * math.Ln2; !(testNLL < uniform) {
+		t.Errorf("held-out NLL after resuming is %.1f nats, want below the uniform model's %.1f", testNLL, uniform)
+	}
+}
+
+func TestQuantizeCatsSplit(t *testing.T) {
+	root := os.Getenv("CATSYNTH_DATA")
+	if root == "" {
+		t.Skip("CATSYNTH_DATA is not set")
+	}
+	cfg := DefaultConfig(DataGrumpy)
+	data, err := LoadData(cfg, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := data.TestCount(), 204/HeldOutEvery; got != want {
+		t.Errorf("held-out images = %d, want %d", got, want)
+	}
+	if got, want := data.TrainCount(), 204-204/HeldOutEvery; got != want {
+		t.Errorf("training images = %d, want %d", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(root, "cats")); err != nil {
+		t.Errorf("data root %s has no cats folder: %v", root, err)
+	}
+}
+
+func TestMaskValues(t *testing.T) {
+	tests := []struct {
+		maskType MaskType
+		in, out  int
+		want     float32
+	}{
+		{MaskA, 0, 0, 0}, {MaskA, 0, 1, 1}, {MaskA, 1, 1, 0}, {MaskA, 2, 1, 0},
+		{MaskB, 0, 0, 1}, {MaskB, 1, 1, 1}, {MaskB, 2, 1, 0}, {MaskB, 1, 2, 1},
+	}
+	for _, tt := range tests {
+		mask := MaskValues(3, 3, 3, 3, tt.maskType)
+		// The centre tap is row 1, column 1.
+		got := mask[((1*3+1)*3+tt.in)*3+tt.out]
+		if got != tt.want {
+			t.Errorf("mask %s centre tap in %d -> out %d = %g, want %g", tt.maskType, tt.in, tt.out, got, tt.want)
+		}
+	}
+}
+
+// TestRowGraphsMatchFullImage feeds a fixed image through the row graphs
+// that Sample uses and compares every logit with Logits on the whole image.
+func TestRowGraphsMatchFullImage(t *testing.T) {
+	tests := []string{DataMNIST, DataGrumpy}
+	backend := goBackend(t)
+	for _, data := range tests {
+		t.Run(data, func(t *testing.T) {
+			cfg := smallConfig(data)
+			cfg.ImageSize = 8
+			store := NewStore(cfg)
+			height, width, channels := cfg.Shape()
+			full, err := model.NewExec(backend, store, func(scope *model.Scope, x *Node) *Node {
+				return Logits(scope.In(networkScope), cfg, x)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const n = 2
+			rng := rand.New(rand.NewPCG(13, 14))
+			images := randomLevels(rng, n*height*width*channels, cfg.levels())
+			input := tensors.FromFlatDataAndDimensions(images, n, height, width, channels)
+			if _, err := full.Exec1(input); err != nil {
+				t.Fatal(err)
+			}
+			randomizeOutputLayer(t, store)
+			fullOut, err := full.Exec1(input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tensors.MustCopyFlatData[float32](fullOut)
+
+			sampler, err := NewSampler(backend, store, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			imageSize := height * width * channels
+			checked := 0
+			_, err = sampler.runRows(n, func(b, row, column, channel int, logits []float32) uint8 {
+				subpixel := (row*width+column)*channels + channel
+				for i, v := range logits {
+					w := want[(b*imageSize+subpixel)*len(logits)+i]
+					if math.Abs(float64(v-w)) > 1e-4*(1+math.Abs(float64(w))) {
+						t.Fatalf("image %d row %d column %d channel %d logit %d: row graphs give %g, full image gives %g",
+							b, row, column, channel, i, v, w)
+					}
+				}
+				checked++
+				return uint8(images[b*imageSize+subpixel])
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if checked != n*imageSize {
+				t.Errorf("checked %d subpixels, want %d", checked, n*imageSize)
+			}
+		})
+	}
+}
+
+// TestSampleMatchesWindowed checks that both sampling methods draw the same
+// images from the same seed.
+func TestSampleMatchesWindowed(t *testing.T) {
+	cfg := smallConfig(DataGrumpy)
+	cfg.ImageSize = 8
+	store := NewStore(cfg)
+	sampler, err := NewSampler(goBackend(t), store, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := sampler.Sample(1, 1); err != nil {
+		t.Fatal(err)
+	}
+	randomizeOutputLayer(t, store)
+	fast, fastTime, err := sampler.Sample(2, 21)
+	if err != nil {
+		t.Fatal(err)
+	}
+	windowed, windowedTime, err := sampler.SampleWindowed(2, 21)
+	if err != nil {
+		t.Fatal(err)
+	}
+	differ := 0
+	for i := range fast {
+		if fast[i] != windowed[i] {
+			differ++
+		}
+	}
+	// A draw can flip only when its uniform number falls within rounding
+	// error of a bin edge, so at most one in a thousand.
+	if differ > len(fast)/1000 {
+		t.Errorf("%d of %d subpixels differ between Sample and SampleWindowed", differ, len(fast))
+	}
+	t.Logf("row graphs %v, windowed %v", fastTime, windowedTime)
+}

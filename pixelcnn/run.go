@@ -1,0 +1,158 @@
+package pixelcnn
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"io"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/catsynth/catsynth/imgrid"
+	"github.com/catsynth/catsynth/progress"
+)
+
+// RunOptions sets what Run reports while it trains. The zero value reports
+// nothing.
+type RunOptions struct {
+	// Progress receives a progress bar with the latest NLL and the time per
+	// iteration; nil for none.
+	Progress io.Writer
+	// PlainProgress writes the bar as a new line every few seconds instead of
+	// redrawing it in place; for logs.
+	PlainProgress bool
+	// Label names the run on the progress bar. Default "PixelCNN".
+	Label string
+	// OnSample is called after each sample grid is saved, with the
+	// iteration, the PNG's path and the sampling time per image.
+	OnSample func(iteration int, path string, perImage time.Duration)
+	// OnEval is called after each held-out evaluation with the iteration and
+	// the NLL in the unit of Unit(cfg).
+	OnEval func(iteration int, nll float64)
+}
+
+// SamplePath returns the file of the sample grid saved at iteration.
+func SamplePath(outDir string, iteration int) string {
+	return filepath.Join(outDir, SamplesDir, fmt.Sprintf("iter-%06d.png", iteration))
+}
+
+// SampleGrid draws cfg.SampleCount images from the seed of the run and
+// returns them as a grid, and the sampling time per image.
+func (t *Trainer) SampleGrid() (*image.RGBA, time.Duration, error) {
+	n := t.cfg.SampleCount
+	levels, elapsed, err := t.sampler.Sample(n, uint64(t.cfg.Seed))
+	if err != nil {
+		return nil, 0, err
+	}
+	height, width, channels := t.cfg.Shape()
+	grid, err := imgrid.Grid(LevelsToPixels(t.cfg, levels), n, height, width, channels, min(n, 8))
+	if err != nil {
+		return nil, 0, fmt.Errorf("pixelcnn: %w", err)
+	}
+	return imgrid.Scale(grid, 2), elapsed / time.Duration(n), nil
+}
+
+// SaveSamples writes the sample grid of the current iteration to
+// SamplePath and returns that path and the sampling time per image.
+func (t *Trainer) SaveSamples() (string, time.Duration, error) {
+	grid, perImage, err := t.SampleGrid()
+	if err != nil {
+		return "", 0, err
+	}
+	path := SamplePath(t.outDir, t.iteration)
+	if err := imgrid.WritePNG(path, grid); err != nil {
+		return "", 0, fmt.Errorf("pixelcnn: %w", err)
+	}
+	return path, perImage, nil
+}
+
+// Run trains until cfg.Iterations. It appends the training NLL to the loss
+// log every LogEvery iterations. It evaluates the held-out NLL every
+// EvalEvery iterations and at the end, saves sample grids every SampleEvery
+// iterations and at each milestone, and saves a checkpoint every
+// CheckpointEvery iterations and at the end. When ctx is cancelled it saves
+// a checkpoint and returns ctx.Err(); a later NewTrainer on the same folder
+// resumes.
+func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
+	label := opts.Label
+	if label == "" {
+		label = "PixelCNN"
+	}
+	var bar *progress.Bar
+	if opts.Progress != nil {
+		bar = progress.New(opts.Progress, label, t.iteration, t.cfg.Iterations, opts.PlainProgress)
+	}
+	unit := Unit(t.cfg)
+	status, evalStatus := "", ""
+	for t.iteration < t.cfg.Iterations {
+		if err := ctx.Err(); err != nil {
+			if saveErr := t.Save(); saveErr != nil {
+				return fmt.Errorf("pixelcnn: interrupted at iteration %d, and the checkpoint failed: %w", t.iteration, saveErr)
+			}
+			return err
+		}
+		start := time.Now()
+		nll, err := t.Step()
+		if err != nil {
+			return err
+		}
+		stepTime := time.Since(start)
+		iteration := t.iteration
+		last := iteration == t.cfg.Iterations
+
+		if iteration%t.cfg.LogEvery == 0 || last {
+			if err := t.lossLog.Append(iteration, t.Report(nll)); err != nil {
+				return fmt.Errorf("pixelcnn: %w", err)
+			}
+		}
+		if iteration%t.cfg.EvalEvery == 0 || last {
+			testNLL, err := t.Evaluate()
+			if err != nil {
+				return err
+			}
+			if err := t.evalLog.Append(iteration, t.Report(testNLL)); err != nil {
+				return fmt.Errorf("pixelcnn: %w", err)
+			}
+			evalStatus = fmt.Sprintf(" test %.4g", t.Report(testNLL))
+			if opts.OnEval != nil {
+				opts.OnEval(iteration, t.Report(testNLL))
+			}
+		}
+		if iteration%t.cfg.SampleEvery == 0 || last || slices.Contains(t.cfg.Milestones, iteration) {
+			path, perImage, err := t.SaveSamples()
+			if err != nil {
+				return err
+			}
+			if opts.OnSample != nil {
+				opts.OnSample(iteration, path, perImage)
+			}
+		}
+		if iteration%t.cfg.CheckpointEvery == 0 || last {
+			if err := t.Save(); err != nil {
+				return err
+			}
+		}
+		status = fmt.Sprintf("train %.4g%s %s | %d ms/it", t.Report(nll), evalStatus, unit, stepTime.Milliseconds())
+		if bar != nil {
+			bar.Update(iteration, status)
+		}
+	}
+	if bar != nil {
+		bar.Finish(t.iteration, status)
+	}
+	return t.Save()
+}
+
+// MilestoneSamples returns the sample grid files of the milestones that
+// cfg.Iterations reaches, with captions such as "iteration 200".
+func MilestoneSamples(outDir string, cfg Config) (paths, captions []string) {
+	for _, iteration := range cfg.Milestones {
+		if iteration > cfg.Iterations {
+			continue
+		}
+		paths = append(paths, SamplePath(outDir, iteration))
+		captions = append(captions, fmt.Sprintf("iteration %d", iteration))
+	}
+	return paths, captions
+}

@@ -1,0 +1,267 @@
+package pixelcnn
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/gomlx/compute"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/checkpoint"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+
+	"github.com/catsynth/catsynth/layers"
+	"github.com/catsynth/catsynth/trainlog"
+)
+
+// Names of the files and folders of a run's output folder.
+const (
+	ConfigFile    = "config.json"
+	LossLogFile   = "losses.csv"
+	EvalLogFile   = "eval.csv"
+	SamplesDir    = "samples"
+	CheckpointDir = "checkpoint"
+)
+
+// networkScope is the scope of the PixelCNN weights.
+const networkScope = "pixelcnn"
+
+// evalBatch is the batch size of the held-out NLL evaluation.
+const evalBatch = 32
+
+// Unit returns the unit of the NLL reported for cfg.Data:
+// "nats_per_image" for MNIST and "bits_per_dim" for the cats.
+func Unit(cfg Config) string {
+	if cfg.Data == DataMNIST {
+		return "nats_per_image"
+	}
+	return "bits_per_dim"
+}
+
+// LossColumn returns the column of the training NLL in the loss log, and
+// EvalColumn that of the held-out NLL in the evaluation log.
+func LossColumn(cfg Config) string { return "train_" + Unit(cfg) }
+
+// EvalColumn returns the column of the held-out NLL in EvalLogFile.
+func EvalColumn(cfg Config) string { return "test_" + Unit(cfg) }
+
+// Trainer runs PixelCNN training into an output folder:
+//
+//	OUT/config.json              the configuration of the run
+//	OUT/losses.csv               step, training NLL of the batch (see Unit)
+//	OUT/eval.csv                 step, held-out NLL
+//	OUT/samples/iter-NNNNNN.png  sample grids
+//	OUT/checkpoint/              GoMLX checkpoints (weights, Adam state, step)
+//
+// An output folder that already holds a checkpoint is resumed from it.
+type Trainer struct {
+	cfg       Config
+	data      *Data
+	backend   compute.Backend
+	store     *model.Store
+	stepExec  *model.Exec
+	evalExec  *model.Exec
+	sampler   *Sampler
+	outDir    string
+	ckpt      *checkpoint.Handler
+	lossLog   *trainlog.Writer
+	evalLog   *trainlog.Writer
+	iteration int
+}
+
+// NewTrainer prepares a run on data (see LoadData) writing to outDir. When
+// outDir holds a checkpoint, training resumes from its iteration and the
+// logs are cut back to it. It returns an error for an invalid
+// configuration, data of another shape than cfg, or an output folder from
+// a run with other data or another architecture.
+func NewTrainer(backend compute.Backend, cfg Config, data *Data, outDir string) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	height, width, channels := cfg.Shape()
+	if data.Height != height || data.Width != width || data.Channels != channels {
+		return nil, fmt.Errorf("pixelcnn: data from %s is %dx%dx%d, want %dx%dx%d for data %q: load it with LoadData(cfg, ...)",
+			data.Source, data.Height, data.Width, data.Channels, height, width, channels, cfg.Data)
+	}
+	if data.TrainCount() == 0 || data.TestCount() == 0 {
+		return nil, fmt.Errorf("pixelcnn: data from %s has %d training and %d held-out images, want at least one of each",
+			data.Source, data.TrainCount(), data.TestCount())
+	}
+	if outDir == "" {
+		return nil, errors.New("pixelcnn: the output folder is empty: give a folder for samples, the logs and checkpoints")
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, fmt.Errorf("pixelcnn: creating the output folder: %w", err)
+	}
+	if err := writeConfig(cfg, filepath.Join(outDir, ConfigFile)); err != nil {
+		return nil, err
+	}
+
+	t := &Trainer{cfg: cfg, data: data, backend: backend, store: NewStore(cfg), outDir: outDir}
+	var err error
+	t.ckpt, err = checkpoint.Build(t.store).Dir(filepath.Join(outDir, CheckpointDir)).Keep(2).Immediate().Done()
+	if err != nil {
+		return nil, fmt.Errorf("pixelcnn: opening the checkpoint folder in %s: %w", outDir, err)
+	}
+	t.iteration = int(optimizer.GetGlobalStep(t.store))
+
+	t.stepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, levels *Node) *Node {
+		return StepGraph(scope, cfg, levels)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pixelcnn: building the training step: %w", err)
+	}
+	t.evalExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, levels *Node) *Node {
+		return NLL(cfg, Logits(scope.In(networkScope), cfg, levels), levels)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pixelcnn: building the evaluation: %w", err)
+	}
+	if t.sampler, err = NewSampler(backend, t.store, cfg); err != nil {
+		return nil, err
+	}
+
+	if t.lossLog, err = openLog(filepath.Join(outDir, LossLogFile), LossColumn(cfg), t.iteration); err != nil {
+		return nil, err
+	}
+	if t.evalLog, err = openLog(filepath.Join(outDir, EvalLogFile), EvalColumn(cfg), t.iteration); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// NewStore returns a model store for cfg: seeded from cfg.Seed, with the
+// convolution implementation of cfg.ConvImpl.
+func NewStore(cfg Config) *model.Store {
+	store := model.NewStore()
+	store.SetParam(layers.ParamConvImpl, cfg.ConvImpl)
+	if err := store.SetRNGStateFromSeed(cfg.Seed); err != nil {
+		panic(fmt.Sprintf("pixelcnn: seeding the model store: %v", err))
+	}
+	return store
+}
+
+func openLog(path, column string, iteration int) (*trainlog.Writer, error) {
+	log, err := trainlog.Open(path, []string{column})
+	if err != nil {
+		return nil, fmt.Errorf("pixelcnn: %w", err)
+	}
+	if err := log.TruncateAfter(iteration); err != nil {
+		return nil, fmt.Errorf("pixelcnn: %w", err)
+	}
+	return log, nil
+}
+
+// StepGraph builds one Adam update (learning rate cfg.LearningRate) on a
+// batch of levels [batch, height, width, channels] and returns the batch's
+// mean NLL in nats per image. The optimized loss is that NLL divided by the
+// subpixels per image, so that the learning rate does not depend on the
+// image size.
+func StepGraph(scope *model.Scope, cfg Config, levels *Node) *Node {
+	logits := Logits(scope.In(networkScope), cfg, levels)
+	meanNLL := ReduceAllMean(NLL(cfg, logits, levels))
+	dims := levels.Shape().Size() / levels.Shape().Dim(0)
+	loss := DivScalar(meanNLL, float64(dims))
+	optimizer.Adam().LearningRate(cfg.LearningRate).Done().UpdateGraph(scope, loss.Graph(), loss)
+	return meanNLL
+}
+
+// Config returns the configuration of the run.
+func (t *Trainer) Config() Config { return t.cfg }
+
+// Iteration returns the number of iterations done, including those of the
+// run that was resumed.
+func (t *Trainer) Iteration() int { return t.iteration }
+
+// OutDir returns the output folder.
+func (t *Trainer) OutDir() string { return t.outDir }
+
+// Sampler returns the sampler that shares the trainer's weights.
+func (t *Trainer) Sampler() *Sampler { return t.sampler }
+
+// Step runs one training iteration and returns the batch's mean NLL in
+// nats per image.
+func (t *Trainer) Step() (float64, error) {
+	batch := t.data.batchAt(t.cfg.Seed, t.iteration, t.cfg.BatchSize)
+	input := tensors.FromFlatDataAndDimensions(batch, t.cfg.BatchSize, t.data.Height, t.data.Width, t.data.Channels)
+	nll, err := t.stepExec.Exec1(input)
+	if err != nil {
+		return 0, fmt.Errorf("pixelcnn: training step of iteration %d: %w", t.iteration+1, err)
+	}
+	t.iteration++
+	return float64(tensors.MustCopyFlatData[float32](nll)[0]), nil
+}
+
+// Report converts a NLL in nats per image to the unit of Unit(cfg).
+func (t *Trainer) Report(natsPerImage float64) float64 {
+	if t.cfg.Data == DataMNIST {
+		return natsPerImage
+	}
+	return BitsPerDim(natsPerImage, t.data.ImageDims())
+}
+
+// Evaluate returns the mean NLL, in nats per image, of the first
+// cfg.EvalImages held-out images (all of them when EvalImages is 0).
+func (t *Trainer) Evaluate() (float64, error) {
+	images, count := t.data.testImages(t.cfg.EvalImages)
+	dims := t.data.ImageDims()
+	var total float64
+	batch := make([]float32, evalBatch*dims)
+	for start := 0; start < count; start += evalBatch {
+		n := min(evalBatch, count-start)
+		clear(batch)
+		copy(batch, images[start*dims:(start+n)*dims])
+		input := tensors.FromFlatDataAndDimensions(batch, evalBatch, t.data.Height, t.data.Width, t.data.Channels)
+		out, err := t.evalExec.Exec1(input)
+		if err != nil {
+			return 0, fmt.Errorf("pixelcnn: evaluating held-out images %d..%d: %w", start, start+n-1, err)
+		}
+		// Only the first n rows are real images; the rest of the batch is padding.
+		for _, v := range tensors.MustCopyFlatData[float32](out)[:n] {
+			total += float64(v)
+		}
+	}
+	mean := total / float64(count)
+	if math.IsNaN(mean) || math.IsInf(mean, 0) {
+		return 0, fmt.Errorf("pixelcnn: the held-out NLL at iteration %d is %g", t.iteration, mean)
+	}
+	return mean, nil
+}
+
+// Save writes a checkpoint (weights, Adam moments and the iteration count)
+// and flushes the logs.
+func (t *Trainer) Save() error {
+	for _, log := range []*trainlog.Writer{t.lossLog, t.evalLog} {
+		if err := log.Flush(); err != nil {
+			return fmt.Errorf("pixelcnn: %w", err)
+		}
+	}
+	stepVar := optimizer.GetGlobalStepVar(t.store)
+	if err := stepVar.SetValue(tensors.FromScalar(int64(t.iteration))); err != nil {
+		return fmt.Errorf("pixelcnn: recording the iteration: %w", err)
+	}
+	if err := t.ckpt.Save(); err != nil {
+		return fmt.Errorf("pixelcnn: saving a checkpoint in %s: %w", t.ckpt.Dir(), err)
+	}
+	return nil
+}
+
+// Close flushes and closes the logs. It does not save a checkpoint.
+func (t *Trainer) Close() error {
+	return errors.Join(t.lossLog.Close(), t.evalLog.Close())
+}
+
+// ParameterCount returns the number of trainable weights.
+func (t *Trainer) ParameterCount() int {
+	count := 0
+	for v := range t.store.IterVariables() {
+		if v.Trainable {
+			count += v.Shape().Size()
+		}
+	}
+	return count
+}
