@@ -1,0 +1,266 @@
+package vae
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gomlx/compute"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/checkpoint"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+
+	"github.com/catsynth/catsynth/layers"
+	"github.com/catsynth/catsynth/trainlog"
+)
+
+// Names of the files and folders of a run's output folder.
+const (
+	ConfigFile        = "config.json"
+	LossLogFile       = "losses.csv"
+	SamplesDir        = "samples"
+	ReconstructionDir = "reconstructions"
+	InterpolationFile = "interpolation.png"
+	CheckpointDir     = "checkpoint"
+)
+
+// LossColumns are the columns of the loss log, after "step": the
+// reconstruction loss, the KL term and their total, as defined by ELBOGraph.
+var LossColumns = []string{"reconstruction", "KL", "total"}
+
+// SampleCount is the number of images of a prior sample grid and of the
+// fixed batch of real images.
+const SampleCount = 16
+
+// Store paths of the fixed prior noise and the fixed real batch, which the
+// checkpoints carry so that a resumed run draws the same grids.
+const (
+	fixedNoisePath  = "/samples/fixed_noise"
+	fixedImagesPath = "/samples/fixed_images"
+)
+
+// Losses of one step, per image (see ELBOGraph).
+type Losses struct {
+	Reconstruction, KL, Total float64
+}
+
+// Trainer runs VAE training into an output folder:
+//
+//	OUT/config.json                     the configuration of the run
+//	OUT/losses.csv                      step, reconstruction, KL, total
+//	OUT/samples/iter-NNNNNN.png         decoded fixed prior noise
+//	OUT/reconstructions/iter-NNNNNN.png the fixed real batch beside its reconstruction
+//	OUT/interpolation.png               written by SaveInterpolation
+//	OUT/checkpoint/                     weights, Adam state, fixed noise and batch, step
+//
+// An output folder that already holds a checkpoint is resumed from it.
+type Trainer struct {
+	cfg        Config
+	backend    compute.Backend
+	store      *model.Store
+	stepExec   *model.Exec
+	encodeExec *model.Exec
+	decodeExec *model.Exec
+	elboExec   *model.Exec
+	batches    Batches
+	outDir     string
+	ckpt       *checkpoint.Handler
+	lossLog    *trainlog.Writer
+	iteration  int
+}
+
+// NewTrainer prepares a run on data writing to outDir. When outDir holds a
+// checkpoint, training resumes from its iteration, and the loss log is cut
+// back to that iteration. It returns an error for an invalid configuration,
+// a fixed batch of the wrong size, or an output folder from a run with
+// another architecture.
+func NewTrainer(backend compute.Backend, cfg Config, data Data, outDir string) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	height, width, channels := cfg.ImageShape()
+	if len(data.Fixed) != SampleCount*cfg.imageValues() {
+		return nil, fmt.Errorf("vae: the fixed batch has %d values, want %d images of %dx%dx%d (%d values)",
+			len(data.Fixed), SampleCount, height, width, channels, SampleCount*cfg.imageValues())
+	}
+	if data.Batches == nil {
+		return nil, errors.New("vae: data.Batches is nil: give a batch stream such as a dataset.Loader")
+	}
+	if outDir == "" {
+		return nil, errors.New("vae: the output folder is empty: give a folder for samples, the loss log and checkpoints")
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, fmt.Errorf("vae: creating the output folder: %w", err)
+	}
+	if err := checkOrWriteConfig(cfg, filepath.Join(outDir, ConfigFile)); err != nil {
+		return nil, err
+	}
+
+	t := &Trainer{cfg: cfg, backend: backend, store: model.NewStore(), batches: data.Batches, outDir: outDir}
+	t.store.SetParam(layers.ParamConvImpl, cfg.ConvImpl)
+	if err := t.store.SetRNGStateFromSeed(cfg.Seed); err != nil {
+		return nil, fmt.Errorf("vae: seeding the model: %w", err)
+	}
+	var err error
+	t.ckpt, err = checkpoint.Build(t.store).Dir(filepath.Join(outDir, CheckpointDir)).Keep(2).Immediate().Done()
+	if err != nil {
+		return nil, fmt.Errorf("vae: opening the checkpoint folder in %s: %w", outDir, err)
+	}
+	t.iteration = int(optimizer.GetGlobalStep(t.store))
+	if t.store.GetVariable(fixedNoisePath) == nil {
+		noise := normalNoise(cfg.Seed, fixedNoiseStream, SampleCount, cfg.LatentSize)
+		t.store.VariableWithValue(fixedNoisePath, noise).SetTrainable(false)
+	}
+	if t.store.GetVariable(fixedImagesPath) == nil {
+		fixed := tensors.FromFlatDataAndDimensions(data.Fixed, SampleCount, height, width, channels)
+		t.store.VariableWithValue(fixedImagesPath, fixed).SetTrainable(false)
+	}
+	t.batches.Seek(t.iteration)
+
+	if err := t.buildExecs(); err != nil {
+		return nil, err
+	}
+	t.lossLog, err = trainlog.Open(filepath.Join(outDir, LossLogFile), LossColumns)
+	if err != nil {
+		return nil, fmt.Errorf("vae: %w", err)
+	}
+	if err := t.lossLog.TruncateAfter(t.iteration); err != nil {
+		return nil, fmt.Errorf("vae: %w", err)
+	}
+	return t, nil
+}
+
+// buildExecs creates the executables of the training step, the encoder,
+// the decoder and the ELBO evaluation.
+func (t *Trainer) buildExecs() error {
+	cfg := t.cfg
+	var err error
+	t.stepExec, err = model.NewExec(t.backend, t.store, func(scope *model.Scope, x, eps *Node) (*Node, *Node, *Node) {
+		return StepGraph(scope, cfg, x, eps)
+	})
+	if err != nil {
+		return fmt.Errorf("vae: building the training step: %w", err)
+	}
+	t.encodeExec, err = model.NewExec(t.backend, t.store, func(scope *model.Scope, x *Node) (*Node, *Node) {
+		return Encoder(scope.In(EncoderScope), cfg, x)
+	})
+	if err != nil {
+		return fmt.Errorf("vae: building the encoder: %w", err)
+	}
+	t.decodeExec, err = model.NewExec(t.backend, t.store, func(scope *model.Scope, z *Node) *Node {
+		return DecodedImages(cfg, Decoder(scope.In(DecoderScope), cfg, z))
+	})
+	if err != nil {
+		return fmt.Errorf("vae: building the decoder: %w", err)
+	}
+	t.elboExec, err = model.NewExec(t.backend, t.store, func(scope *model.Scope, x, eps *Node) (*Node, *Node) {
+		reconstruction, kl, _ := ELBOGraph(scope, cfg, x, eps)
+		return reconstruction, kl
+	})
+	if err != nil {
+		return fmt.Errorf("vae: building the ELBO: %w", err)
+	}
+	return nil
+}
+
+// checkOrWriteConfig writes cfg to path, after checking that an earlier run
+// saved there used the same architecture.
+func checkOrWriteConfig(cfg Config, path string) error {
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		var saved Config
+		if err := json.Unmarshal(data, &saved); err != nil {
+			return fmt.Errorf("vae: invalid configuration file %s: %w; move it away to start a new run", path, err)
+		}
+		want := saved.architectureFields()
+		for name, value := range cfg.architectureFields() {
+			if fmt.Sprint(want[name]) != fmt.Sprint(value) {
+				return fmt.Errorf("vae: %s was %v in the run saved in %s but is %v now: use another output folder, or the same %s to resume",
+					name, want[name], path, value, name)
+			}
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("vae: reading %s: %w", path, err)
+	}
+	encoded, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return fmt.Errorf("vae: encoding the configuration: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(encoded, '\n'), 0o644); err != nil {
+		return fmt.Errorf("vae: writing %s: %w", path, err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// Config returns the configuration of the run.
+func (t *Trainer) Config() Config { return t.cfg }
+
+// Iteration returns the number of steps done, including those of the run
+// that was resumed.
+func (t *Trainer) Iteration() int { return t.iteration }
+
+// OutDir returns the output folder.
+func (t *Trainer) OutDir() string { return t.outDir }
+
+// Step runs one training step on the next batch.
+func (t *Trainer) Step() (Losses, error) {
+	height, width, channels := t.cfg.ImageShape()
+	x := tensors.FromFlatDataAndDimensions(t.batches.Next(), t.cfg.BatchSize, height, width, channels)
+	eps := normalNoise(t.cfg.Seed, int64(t.iteration), t.cfg.BatchSize, t.cfg.LatentSize)
+	outputs, err := t.stepExec.Exec(x, eps)
+	if err != nil {
+		return Losses{}, fmt.Errorf("vae: training step %d: %w", t.iteration+1, err)
+	}
+	t.iteration++
+	return Losses{Reconstruction: scalar(outputs[0]), KL: scalar(outputs[1]), Total: scalar(outputs[2])}, nil
+}
+
+func scalar(t *tensors.Tensor) float64 {
+	return float64(tensors.MustCopyFlatData[float32](t)[0])
+}
+
+// Save writes a checkpoint (weights, Adam moments, fixed noise and batch,
+// and the iteration count) and flushes the loss log.
+func (t *Trainer) Save() error {
+	if err := t.lossLog.Flush(); err != nil {
+		return fmt.Errorf("vae: %w", err)
+	}
+	stepVar := optimizer.GetGlobalStepVar(t.store)
+	if err := stepVar.SetValue(tensors.FromScalar(int64(t.iteration))); err != nil {
+		return fmt.Errorf("vae: recording the iteration: %w", err)
+	}
+	if err := t.ckpt.Save(); err != nil {
+		return fmt.Errorf("vae: saving a checkpoint in %s: %w", t.ckpt.Dir(), err)
+	}
+	return nil
+}
+
+// Close flushes and closes the loss log. It does not save a checkpoint.
+func (t *Trainer) Close() error {
+	return t.lossLog.Close()
+}
+
+// ParameterCount returns the number of trainable weights of the encoder and
+// of the decoder.
+func (t *Trainer) ParameterCount() (encoder, decoder int) {
+	for v := range t.store.IterVariables() {
+		if !v.Trainable {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(v.Scope(), "/"+EncoderScope):
+			encoder += v.Shape().Size()
+		case strings.HasPrefix(v.Scope(), "/"+DecoderScope):
+			decoder += v.Shape().Size()
+		}
+	}
+	return encoder, decoder
+}
