@@ -1,0 +1,307 @@
+package cyclegan
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/gomlx/compute"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/checkpoint"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+
+	"github.com/catsynth/catsynth/dataset"
+	"github.com/catsynth/catsynth/layers"
+	"github.com/catsynth/catsynth/trainlog"
+)
+
+// Names of the files and folders of a run's output folder.
+const (
+	ConfigFile    = "config.json"
+	LossLogFile   = "losses.csv"
+	SamplesDir    = "samples"
+	CheckpointDir = "checkpoint"
+)
+
+// LossColumns are the loss log columns that the notebook plots: the two
+// discriminator losses, the two adversarial generator losses and the
+// unweighted cycle loss.
+var LossColumns = []string{"D_X_loss", "D_Y_loss", "G_XY_loss", "G_YX_loss", "cycle_loss"}
+
+// LogColumns are all columns of the loss log after "step": LossColumns and
+// the unweighted identity loss (0 when lambda_identity is 0).
+var LogColumns = append(append([]string(nil), LossColumns...), "identity_loss")
+
+// Losses of one iteration, computed before its updates.
+type Losses struct {
+	DX, DY, GXY, GYX, Cycle, Identity float64
+}
+
+// values returns the losses in LogColumns order.
+func (l Losses) values() []float64 {
+	return []float64{l.DX, l.DY, l.GXY, l.GYX, l.Cycle, l.Identity}
+}
+
+// LoadDomains loads the Russian Blue cats (domain X) and the Grumpy cats
+// (domain Y) from a data root (see dataset.Root), resized to 64x64. A
+// missing or empty folder is an error naming the domain and the folder.
+func LoadDomains(root string) (x, y *dataset.Images, err error) {
+	x, err = dataset.Load(filepath.Join(root, dataset.RussianBlueDir), ImageSize)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cyclegan: domain X (Russian Blue): %w", err)
+	}
+	y, err = dataset.Load(filepath.Join(root, dataset.GrumpyDir), ImageSize)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cyclegan: domain Y (Grumpy): %w", err)
+	}
+	return x, y, nil
+}
+
+// checkDomain returns an error naming the domain when images is nil, empty
+// or not 64x64.
+func checkDomain(name string, images *dataset.Images) error {
+	if images == nil || images.Len() == 0 {
+		dir := "(no folder)"
+		if images != nil {
+			dir = images.Dir
+		}
+		return fmt.Errorf("cyclegan: domain %s has no images (folder %s): load it with LoadDomains or dataset.Load", name, dir)
+	}
+	if images.Size != ImageSize {
+		return fmt.Errorf("cyclegan: domain %s images from %s are %dx%d, want %dx%d: load them with dataset.Load(dir, %d)",
+			name, images.Dir, images.Size, images.Size, ImageSize, ImageSize, ImageSize)
+	}
+	return nil
+}
+
+// Trainer runs CycleGAN training into an output folder:
+//
+//	OUT/config.json                   the configuration of the run
+//	OUT/losses.csv                    step and LogColumns
+//	OUT/samples/XtoY-iter-NNNNNN.png  fixed X images beside G_XY of them
+//	OUT/samples/YtoX-iter-NNNNNN.png  fixed Y images beside G_YX of them
+//	OUT/checkpoint/                   GoMLX checkpoints (weights, Adam state, step)
+//
+// An output folder that already holds a checkpoint is resumed from it.
+type Trainer struct {
+	cfg        Config
+	store      *model.Store
+	dStepExec  *model.Exec
+	gStepExec  *model.Exec
+	translate  map[string]*model.Exec
+	loaderX    *dataset.Loader
+	loaderY    *dataset.Loader
+	samples    map[string][]float32
+	sampleSize int
+	outDir     string
+	ckpt       *checkpoint.Handler
+	lossLog    *trainlog.Writer
+	iteration  int
+}
+
+// NewTrainer prepares a run on the domains imagesX and imagesY (64x64; see
+// LoadDomains) writing to outDir. When outDir holds a checkpoint, training
+// resumes from its iteration, and the loss log is cut back to it. It
+// returns an error for an invalid configuration, a domain without images
+// or with fewer images than batch_size, or an output folder from a run with
+// another architecture.
+func NewTrainer(backend compute.Backend, cfg Config, imagesX, imagesY *dataset.Images, outDir string) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkDomain("X", imagesX); err != nil {
+		return nil, err
+	}
+	if err := checkDomain("Y", imagesY); err != nil {
+		return nil, err
+	}
+	if outDir == "" {
+		return nil, errors.New("cyclegan: the output folder is empty: give a folder for samples, the loss log and checkpoints")
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, fmt.Errorf("cyclegan: creating the output folder: %w", err)
+	}
+	if err := checkOrWriteConfig(cfg, filepath.Join(outDir, ConfigFile)); err != nil {
+		return nil, err
+	}
+
+	t := &Trainer{cfg: cfg, store: model.NewStore(), outDir: outDir}
+	var err error
+	// Distinct seeds give the two domains independent orders.
+	if t.loaderX, err = dataset.NewLoader(imagesX, cfg.BatchSize, cfg.Preprocess, cfg.Seed); err != nil {
+		return nil, fmt.Errorf("cyclegan: domain X (%s): %w", imagesX.Dir, err)
+	}
+	if t.loaderY, err = dataset.NewLoader(imagesY, cfg.BatchSize, cfg.Preprocess, cfg.Seed+1); err != nil {
+		return nil, fmt.Errorf("cyclegan: domain Y (%s): %w", imagesY.Dir, err)
+	}
+	t.sampleSize = min(SampleCount, imagesX.Len(), imagesY.Len())
+	per := ImageSize * ImageSize * 3
+	t.samples = map[string][]float32{
+		XtoY: imagesX.Pixels[:t.sampleSize*per],
+		YtoX: imagesY.Pixels[:t.sampleSize*per],
+	}
+
+	t.store.SetParam(layers.ParamConvImpl, cfg.ConvImpl)
+	if err := t.store.SetRNGStateFromSeed(cfg.Seed); err != nil {
+		return nil, fmt.Errorf("cyclegan: seeding the model: %w", err)
+	}
+	t.ckpt, err = checkpoint.Build(t.store).Dir(filepath.Join(outDir, CheckpointDir)).Keep(2).Immediate().Done()
+	if err != nil {
+		return nil, fmt.Errorf("cyclegan: opening the checkpoint folder in %s: %w", outDir, err)
+	}
+	t.iteration = int(optimizer.GetGlobalStep(t.store))
+	t.loaderX.Seek(t.iteration)
+	t.loaderY.Seek(t.iteration)
+
+	if err := t.buildExecs(backend); err != nil {
+		return nil, err
+	}
+	t.lossLog, err = trainlog.Open(filepath.Join(outDir, LossLogFile), LogColumns)
+	if err != nil {
+		return nil, fmt.Errorf("cyclegan: %w", err)
+	}
+	if err := t.lossLog.TruncateAfter(t.iteration); err != nil {
+		return nil, fmt.Errorf("cyclegan: %w", err)
+	}
+	return t, nil
+}
+
+func (t *Trainer) buildExecs(backend compute.Backend) error {
+	cfg := t.cfg
+	var err error
+	t.dStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY *Node) (*Node, *Node) {
+		return DiscriminatorStepGraph(scope, cfg, realX, realY)
+	})
+	if err != nil {
+		return fmt.Errorf("cyclegan: building the discriminator step: %w", err)
+	}
+	t.gStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY *Node) []*Node {
+		losses := GeneratorStepGraph(scope, cfg, realX, realY)
+		return []*Node{losses.GXY, losses.GYX, losses.Cycle, losses.Identity}
+	})
+	if err != nil {
+		return fmt.Errorf("cyclegan: building the generator step: %w", err)
+	}
+	t.translate = make(map[string]*model.Exec)
+	for direction, generator := range map[string]string{XtoY: GXY, YtoX: GYX} {
+		t.translate[direction], err = model.NewExec(backend, t.store, func(scope *model.Scope, x *Node) *Node {
+			return Generator(scope.In(GeneratorsScope).In("%s", generator), cfg, x)
+		})
+		if err != nil {
+			return fmt.Errorf("cyclegan: building %s: %w", generator, err)
+		}
+	}
+	return nil
+}
+
+// checkOrWriteConfig writes cfg to path, after checking that an earlier run
+// saved there used the same architecture.
+func checkOrWriteConfig(cfg Config, path string) error {
+	saved, err := readConfig(path)
+	switch {
+	case err == nil:
+		if err := cfg.checkResumable(saved, path); err != nil {
+			return err
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	data, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return fmt.Errorf("cyclegan: encoding the configuration: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("cyclegan: writing %s: %w", path, err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// Config returns the configuration of the run.
+func (t *Trainer) Config() Config { return t.cfg }
+
+// Iteration returns the number of iterations done, including those of the
+// run that was resumed.
+func (t *Trainer) Iteration() int { return t.iteration }
+
+// OutDir returns the output folder.
+func (t *Trainer) OutDir() string { return t.outDir }
+
+// learningRatePaths are the store paths of the learning rates of the two
+// optimizers, where GoMLX's Adam reads them at every update.
+var learningRatePaths = []string{
+	"/" + GeneratorsScope + "/" + optimizer.Scope + "/" + optimizer.ParamLearningRate,
+	"/" + DiscriminatorsScope + "/" + optimizer.Scope + "/" + optimizer.ParamLearningRate,
+}
+
+// setLearningRates stores the scheduled learning rate of the next update.
+func (t *Trainer) setLearningRates() error {
+	lr := float32(t.cfg.LearningRateAt(t.iteration))
+	for _, path := range learningRatePaths {
+		v := t.store.GetVariable(path)
+		if v == nil {
+			t.store.VariableWithValue(path, lr).SetTrainable(false)
+			continue
+		}
+		if err := v.SetValue(tensors.FromScalar(lr)); err != nil {
+			return fmt.Errorf("cyclegan: setting the learning rate %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// Step runs one iteration: the update of D_X and D_Y, then the joint update
+// of G_XY and G_YX on the same real batches.
+func (t *Trainer) Step() (Losses, error) {
+	if t.cfg.DecayFrom > 0 {
+		if err := t.setLearningRates(); err != nil {
+			return Losses{}, err
+		}
+	}
+	shape := []int{t.cfg.BatchSize, ImageSize, ImageSize, 3}
+	realX := tensors.FromFlatDataAndDimensions(t.loaderX.Next(), shape...)
+	realY := tensors.FromFlatDataAndDimensions(t.loaderY.Next(), shape...)
+	dX, dY, err := t.dStepExec.Exec2(realX, realY)
+	if err != nil {
+		return Losses{}, fmt.Errorf("cyclegan: discriminator update of iteration %d: %w", t.iteration+1, err)
+	}
+	g, err := t.gStepExec.Exec(realX, realY)
+	if err != nil {
+		return Losses{}, fmt.Errorf("cyclegan: generator update of iteration %d: %w", t.iteration+1, err)
+	}
+	t.iteration++
+	return Losses{
+		DX: scalar(dX), DY: scalar(dY),
+		GXY: scalar(g[0]), GYX: scalar(g[1]), Cycle: scalar(g[2]), Identity: scalar(g[3]),
+	}, nil
+}
+
+func scalar(t *tensors.Tensor) float64 {
+	return float64(tensors.MustCopyFlatData[float32](t)[0])
+}
+
+// Save writes a checkpoint (weights, Adam moments and learning rates, and
+// the iteration count) and flushes the loss log.
+func (t *Trainer) Save() error {
+	if err := t.lossLog.Flush(); err != nil {
+		return fmt.Errorf("cyclegan: %w", err)
+	}
+	stepVar := optimizer.GetGlobalStepVar(t.store)
+	if err := stepVar.SetValue(tensors.FromScalar(int64(t.iteration))); err != nil {
+		return fmt.Errorf("cyclegan: recording the iteration: %w", err)
+	}
+	if err := t.ckpt.Save(); err != nil {
+		return fmt.Errorf("cyclegan: saving a checkpoint in %s: %w", t.ckpt.Dir(), err)
+	}
+	return nil
+}
+
+// Close flushes and closes the loss log. It does not save a checkpoint.
+func (t *Trainer) Close() error {
+	return t.lossLog.Close()
+}
