@@ -10,6 +10,7 @@ import (
 
 	"github.com/gomlx/compute"
 
+	"github.com/catsynth/catsynth/cyclegan"
 	"github.com/catsynth/catsynth/dataset"
 )
 
@@ -60,6 +61,11 @@ func runChild(model, config string, images *dataset.Images, convImpl string, war
 	if chosen == nil {
 		return fmt.Errorf("unknown model %q", model)
 	}
+	if config == "go" && chosen.name == "CycleGAN" {
+		// The parallel scheduler of the Go backend can deadlock on this
+		// graph; see cyclegan.GoBackendConfig.
+		config = cyclegan.GoBackendConfig
+	}
 	b, err := compute.NewWithConfig(config)
 	if err != nil {
 		return fmt.Errorf("backend %q: %w", config, err)
@@ -75,5 +81,9 @@ func runChild(model, config string, images *dataset.Images, convImpl string, war
 	if err != nil {
 		return fmt.Errorf("%s on %s: %w", model, b.String(), err)
 	}
-	return json.NewEncoder(os.Stdout).Encode(childResult{Backend: b.String(), Durations: durations, FlopsInStep: flops})
+	backendName := b.String()
+	if config == cyclegan.GoBackendConfig {
+		backendName += " (ops_sequential)"
+	}
+	return json.NewEncoder(os.Stdout).Encode(childResult{Backend: backendName, Durations: durations, FlopsInStep: flops})
 }

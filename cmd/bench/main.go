@@ -24,8 +24,11 @@ import (
 	"github.com/gomlx/compute"
 
 	"github.com/catsynth/catsynth/backend"
+	"github.com/catsynth/catsynth/cyclegan"
 	"github.com/catsynth/catsynth/dataset"
 	"github.com/catsynth/catsynth/gan"
+	"github.com/catsynth/catsynth/pixelcnn"
+	"github.com/catsynth/catsynth/vae"
 )
 
 // benchModel is one model the command can time.
@@ -40,6 +43,23 @@ type benchModel struct {
 // models lists every model with a benchmark, in table order.
 var models = []benchModel{
 	{name: "DCGAN", peerCase: "A", build: buildDCGAN},
+	{name: "CycleGAN", peerCase: "C", build: fromBenchStep(cyclegan.BenchStep)},
+	{name: "PixelCNN 28x28x1 h64", peerCase: "D-bin", build: fromBenchStep(func(b compute.Backend) (func() error, int64, error) {
+		return pixelcnn.BenchStep(b, true, 64)
+	})},
+	{name: "PixelCNN 32x32x3 h128", peerCase: "D-128", build: fromBenchStep(func(b compute.Backend) (func() error, int64, error) {
+		return pixelcnn.BenchStep(b, false, 128)
+	})},
+	{name: "VAE", peerCase: "E", build: fromBenchStep(vae.BenchStep)},
+}
+
+// fromBenchStep adapts a package's BenchStep, which builds its own random
+// batch, to benchModel.build.
+func fromBenchStep(benchStep func(b compute.Backend) (func() error, int64, error)) func(compute.Backend, *dataset.Images, string) (func() error, int64, func(), error) {
+	return func(b compute.Backend, _ *dataset.Images, _ string) (func() error, int64, func(), error) {
+		step, flops, err := benchStep(b)
+		return step, flops, func() {}, err
+	}
 }
 
 // result is one row of the table.
@@ -57,6 +77,7 @@ func main() {
 	steps := flag.Int("steps", 12, "timed steps per model and backend")
 	warmup := flag.Int("warmup", 3, "untimed steps first (the first one compiles the graphs)")
 	backends := flag.String("backends", "auto", `comma-separated GOMLX_BACKEND values, or "auto" for go plus XLA when its plugin is found`)
+	only := flag.String("models", "", "comma-separated model names to time (default: all); names are matched by prefix, e.g. PixelCNN")
 	torchScript := flag.String("torch", "", "path to torch_reference.py; runs the PyTorch peer in the same run when -python can import torch")
 	python := flag.String("python", defaultPython(), "Python interpreter for the PyTorch peer")
 	convImpl := flag.String("conv_impl", "auto", "convolution implementation: auto, native or im2col")
@@ -86,6 +107,9 @@ func main() {
 	var results []result
 	for _, config := range configs {
 		for _, m := range models {
+			if !selected(m.name, *only) {
+				continue
+			}
 			r, err := runInChild(m.name, config, *convImpl, *warmup, *steps)
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "bench: %s on %q failed: %v\n", m.name, config, err)
@@ -96,7 +120,7 @@ func main() {
 	}
 
 	if *torchScript != "" {
-		peer, err := runPeer(*python, *torchScript, *steps)
+		peer, err := runPeer(*python, *torchScript, *steps, *only)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "bench: PyTorch peer not run: %v\n", err)
 		}
@@ -119,6 +143,19 @@ func main() {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "bench:", err)
 	os.Exit(1)
+}
+
+// selected reports whether the -models list, empty for all, names model.
+func selected(model, list string) bool {
+	if list == "" {
+		return true
+	}
+	for _, prefix := range strings.Split(list, ",") {
+		if strings.HasPrefix(model, strings.TrimSpace(prefix)) {
+			return true
+		}
+	}
+	return false
 }
 
 // backendConfigs expands -backends.

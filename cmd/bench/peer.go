@@ -27,12 +27,15 @@ func defaultPython() string {
 
 // runPeer runs the PyTorch peer script at 2 threads, one process per model
 // so that each peak memory is its own, and returns the results by model name.
-func runPeer(python, script string, steps int) (map[string]peerResult, error) {
+func runPeer(python, script string, steps int, only string) (map[string]peerResult, error) {
 	if err := exec.Command(python, "-c", "import torch").Run(); err != nil {
 		return nil, fmt.Errorf("%s cannot import torch (on Debian: apt-get install python3-torch libopenblas0-openmp): %w", python, err)
 	}
 	results := make(map[string]peerResult)
 	for _, m := range models {
+		if !selected(m.name, only) {
+			continue
+		}
 		median, maxRSS, err := runPeerCase(python, script, m.peerCase, steps)
 		if err != nil {
 			return results, fmt.Errorf("case %s (%s): %w", m.peerCase, m.name, err)
