@@ -78,11 +78,10 @@ type Config struct {
 	// dist(G_YX(realX), realX), with dist as for the cycle loss. It costs
 	// two more generator passes per iteration. Default 0 (off).
 	LambdaIdentity float64 `json:"lambda_identity"`
-	// PoolSize is the number of past fakes the discriminators would sample
-	// from. Only 0 (off, the default) is valid for now.
-	//
-	// TODO: implement the pool of 50 past fakes; it must be saved with the
-	// checkpoint for resumed runs to match uninterrupted ones.
+	// PoolSize is the number of past fakes kept per domain: each
+	// discriminator then sees, half of the time, an earlier fake in place of
+	// the current one (see fakePool). The CycleGAN paper used 50. Default 0
+	// (off). The pools are saved with the checkpoints.
 	PoolSize int `json:"pool_size"`
 	// DecayFrom starts a linear learning-rate decay: from iteration
 	// DecayFrom on, both learning rates fall linearly to reach 0 after the
@@ -221,8 +220,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("cyclegan: lambda_cycle and lambda_identity must be >= 0, got %g and %g", c.LambdaCycle, c.LambdaIdentity)
 	}
 
-	if c.PoolSize != 0 {
-		return fmt.Errorf("cyclegan: pool_size %d is not supported yet: set it to 0", c.PoolSize)
+	if c.PoolSize < 0 {
+		return fmt.Errorf("cyclegan: pool_size must be 0 (off) or a number of images, got %d", c.PoolSize)
 	}
 	if c.DecayFrom < 0 || (c.DecayFrom != 0 && c.DecayFrom >= c.Iterations) {
 		return fmt.Errorf("cyclegan: decay_from must be 0 (no decay) or in [1, iterations=%d), got %d", c.Iterations, c.DecayFrom)
@@ -259,6 +258,7 @@ func (c Config) architectureFields() map[string]any {
 	return map[string]any{
 		"conv_dim": c.ConvDim, "n_res_blocks": c.ResBlocks, "norm": c.Norm,
 		"final_conv": c.FinalConv, "disc": c.Discriminator, "batch_size": c.BatchSize,
+		"pool_size": c.PoolSize,
 	}
 }
 

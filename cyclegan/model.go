@@ -153,7 +153,17 @@ func DiscriminatorStepGraph(scope *model.Scope, cfg Config, realX, realY *Node) 
 	network := newNetworks(scope)
 	fakeY := StopGradient(Generator(network.get(GXY), cfg, realX))
 	fakeX := StopGradient(Generator(network.get(GYX), cfg, realY))
+	return discriminatorUpdate(network, cfg, realX, realY, fakeX, fakeY)
+}
 
+// DiscriminatorPoolStepGraph is DiscriminatorStepGraph with the fakes given
+// as inputs [batch, 64, 64, 3]: the ones a pool of past fakes picked.
+func DiscriminatorPoolStepGraph(scope *model.Scope, cfg Config, realX, realY, fakeX, fakeY *Node) (dXLoss, dYLoss *Node) {
+	return discriminatorUpdate(newNetworks(scope), cfg, realX, realY, fakeX, fakeY)
+}
+
+// discriminatorUpdate builds the losses of D_X and D_Y and their update.
+func discriminatorUpdate(network *networks, cfg Config, realX, realY, fakeX, fakeY *Node) (dXLoss, dYLoss *Node) {
 	dXLoss = Add(leastSquares(Discriminator(network.get(DX), cfg, realX), 1),
 		leastSquares(Discriminator(network.get(DX), cfg, fakeX), 0))
 	dYLoss = Add(leastSquares(Discriminator(network.get(DY), cfg, realY), 1),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 
@@ -89,19 +90,23 @@ func checkDomain(name string, images *dataset.Images) error {
 //
 // An output folder that already holds a checkpoint is resumed from it.
 type Trainer struct {
-	cfg        Config
-	store      *model.Store
-	dStepExec  *model.Exec
-	gStepExec  *model.Exec
-	translate  map[string]*model.Exec
-	loaderX    *dataset.Loader
-	loaderY    *dataset.Loader
-	samples    map[string][]float32
-	sampleSize int
-	outDir     string
-	ckpt       *checkpoint.Handler
-	lossLog    *trainlog.Writer
-	iteration  int
+	cfg       Config
+	store     *model.Store
+	dStepExec *model.Exec
+	// dPoolExec replaces dStepExec when pool_size > 0, with poolX and
+	// poolY holding the past fakes of each domain.
+	dPoolExec    *model.Exec
+	poolX, poolY *fakePool
+	gStepExec    *model.Exec
+	translate    map[string]*model.Exec
+	loaderX      *dataset.Loader
+	loaderY      *dataset.Loader
+	samples      map[string][]float32
+	sampleSize   int
+	outDir       string
+	ckpt         *checkpoint.Handler
+	lossLog      *trainlog.Writer
+	iteration    int
 }
 
 // NewTrainer prepares a run on the domains imagesX and imagesY (64x64; see
@@ -157,6 +162,15 @@ func NewTrainer(backend compute.Backend, cfg Config, imagesX, imagesY *dataset.I
 	t.iteration = int(optimizer.GetGlobalStep(t.store))
 	t.loaderX.Seek(t.iteration)
 	t.loaderY.Seek(t.iteration)
+	if cfg.PoolSize > 0 {
+		t.poolX, t.poolY = newFakePool(cfg.PoolSize), newFakePool(cfg.PoolSize)
+		if err := t.poolX.restore(t.store, "X"); err != nil {
+			return nil, err
+		}
+		if err := t.poolY.restore(t.store, "Y"); err != nil {
+			return nil, err
+		}
+	}
 
 	if err := t.buildExecs(backend); err != nil {
 		return nil, err
@@ -179,6 +193,12 @@ func (t *Trainer) buildExecs(backend compute.Backend) error {
 	})
 	if err != nil {
 		return fmt.Errorf("cyclegan: building the discriminator step: %w", err)
+	}
+	t.dPoolExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY, fakeX, fakeY *Node) (*Node, *Node) {
+		return DiscriminatorPoolStepGraph(scope, cfg, realX, realY, fakeX, fakeY)
+	})
+	if err != nil {
+		return fmt.Errorf("cyclegan: building the discriminator step with a pool: %w", err)
 	}
 	t.gStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY *Node) []*Node {
 		losses := GeneratorStepGraph(scope, cfg, realX, realY)
@@ -266,7 +286,13 @@ func (t *Trainer) Step() (Losses, error) {
 	shape := []int{t.cfg.BatchSize, ImageSize, ImageSize, 3}
 	realX := tensors.FromFlatDataAndDimensions(t.loaderX.Next(), shape...)
 	realY := tensors.FromFlatDataAndDimensions(t.loaderY.Next(), shape...)
-	dX, dY, err := t.dStepExec.Exec2(realX, realY)
+	var dX, dY *tensors.Tensor
+	var err error
+	if t.cfg.PoolSize > 0 {
+		dX, dY, err = t.discriminatorPoolStep(realX, realY)
+	} else {
+		dX, dY, err = t.dStepExec.Exec2(realX, realY)
+	}
 	if err != nil {
 		return Losses{}, fmt.Errorf("cyclegan: discriminator update of iteration %d: %w", t.iteration+1, err)
 	}
@@ -281,6 +307,27 @@ func (t *Trainer) Step() (Losses, error) {
 	}, nil
 }
 
+// discriminatorPoolStep updates D_X and D_Y on fakes that pass through the
+// pools of past fakes. The pools' random choices are seeded by the seed and
+// the iteration, so a resumed run makes the same choices.
+func (t *Trainer) discriminatorPoolStep(realX, realY *tensors.Tensor) (dX, dY *tensors.Tensor, err error) {
+	fakeY, err := t.translate[XtoY].Exec1(realX)
+	if err != nil {
+		return nil, nil, err
+	}
+	fakeX, err := t.translate[YtoX].Exec1(realY)
+	if err != nil {
+		return nil, nil, err
+	}
+	rng := rand.New(rand.NewPCG(uint64(t.cfg.Seed), uint64(t.iteration)))
+	n := t.cfg.BatchSize
+	shownX := t.poolX.query(tensors.MustCopyFlatData[float32](fakeX), n, rng)
+	shownY := t.poolY.query(tensors.MustCopyFlatData[float32](fakeY), n, rng)
+	shape := []int{n, ImageSize, ImageSize, 3}
+	return t.dPoolExec.Exec2(realX, realY,
+		tensors.FromFlatDataAndDimensions(shownX, shape...), tensors.FromFlatDataAndDimensions(shownY, shape...))
+}
+
 func scalar(t *tensors.Tensor) float64 {
 	return float64(tensors.MustCopyFlatData[float32](t)[0])
 }
@@ -290,6 +337,14 @@ func scalar(t *tensors.Tensor) float64 {
 func (t *Trainer) Save() error {
 	if err := t.lossLog.Flush(); err != nil {
 		return fmt.Errorf("cyclegan: %w", err)
+	}
+	if t.cfg.PoolSize > 0 {
+		if err := t.poolX.store(t.store, "X"); err != nil {
+			return err
+		}
+		if err := t.poolY.store(t.store, "Y"); err != nil {
+			return err
+		}
 	}
 	stepVar := optimizer.GetGlobalStepVar(t.store)
 	if err := stepVar.SetValue(tensors.FromScalar(int64(t.iteration))); err != nil {

@@ -53,6 +53,7 @@ func run() error {
 	cycleNorm := flag.String("cycle_norm", defaults.CycleNorm, "distance of the cycle and identity losses: mse or l1")
 	lambdaIdentity := flag.Float64("lambda_identity", defaults.LambdaIdentity, "weight of the identity loss; 0 turns it off")
 	decayFrom := flag.Int("decay_from", defaults.DecayFrom, "iteration from which the learning rates fall linearly to 0; 0 for no decay")
+	poolSize := flag.Int("pool_size", defaults.PoolSize, "past fakes kept per domain for the discriminators (the CycleGAN paper used 50); 0 turns the pool off")
 	batchSize := flag.Int("batch_size", defaults.BatchSize, "images of each domain per batch")
 	lr := flag.Float64("lr", defaults.LearningRate, "Adam learning rate of all networks")
 	beta1 := flag.Float64("beta1", defaults.Beta1, "Adam beta1")
@@ -73,6 +74,7 @@ func run() error {
 	}
 	cfg.ConvDim, cfg.ResBlocks, cfg.Norm, cfg.FinalConv, cfg.Discriminator = *convDim, *resBlocks, *norm, *finalConv, *disc
 	cfg.LambdaCycle, cfg.CycleNorm, cfg.LambdaIdentity, cfg.DecayFrom = *lambdaCycle, *cycleNorm, *lambdaIdentity, *decayFrom
+	cfg.PoolSize = *poolSize
 	cfg.BatchSize, cfg.LearningRate, cfg.Beta1, cfg.Beta2 = *batchSize, *lr, *beta1, *beta2
 	cfg.Preprocess, cfg.Seed, cfg.ConvImpl = *preprocess, *seed, *convImpl
 	overrideIfSet(&cfg.Iterations, *iterations)
