@@ -18,7 +18,7 @@ const imageLength = ImageSize * ImageSize * 3
 // the oscillation between generator and discriminator.
 //
 // While the pool is not full, each new fake is stored and shown as is. Once
-// it is full, each new fake is, with probability 1/2, shown as is; otherwise
+// it is full, each new fake is shown as is with probability 1/2. Otherwise
 // it replaces a stored fake chosen uniformly, and that stored fake is shown.
 type fakePool struct {
 	capacity int
@@ -83,8 +83,8 @@ func (p *fakePool) restore(store *model.Store, domain string) error {
 	images := tensors.MustCopyFlatData[float32](imagesValue)
 	count := int(tensors.MustCopyFlatData[int64](countValue)[0])
 	if len(images) != len(p.images) || count < 0 || count > p.capacity {
-		return fmt.Errorf("cyclegan: the checkpoint's pool of fake %s holds %d images of %d values, want at most %d: resume with the pool_size it was saved with",
-			domain, count, len(images)/imageLength, p.capacity)
+		return fmt.Errorf("cyclegan: the checkpoint's pool of fake %s has room for %d images and holds %d, but pool_size is %d: resume with the pool_size it was saved with",
+			domain, len(images)/imageLength, count, p.capacity)
 	}
 	copy(p.images, images)
 	p.count = count
