@@ -134,6 +134,7 @@ run: setup
 	bash scripts/run-notebook.sh notebooks/dcgan.ipynb "$(or $(PRESET),quick)" "$$out"
 
 notebook: setup
+	@"$(GO)" run ./cmd/checkdata
 	@name="$$(basename "$(NB)" .ipynb)"; \
 	out="$(OUT)"; [[ -n "$$out" ]] || out="out/$$name-$(or $(PRESET),smoke)-$$(date +%Y%m%d-%H%M%S)"; \
 	bash scripts/run-notebook.sh "$(NB)" "$(or $(PRESET),smoke)" "$$out"

@@ -68,7 +68,7 @@ func New() (*Choice, error) {
 		if err != nil {
 			return nil, fmt.Errorf("backend: %s=%q failed: %w; unset it to let catsynth choose, or use \"go\"", EnvBackend, config, err)
 		}
-		return &Choice{Backend: b, Config: config, Note: describe(b, config)}, nil
+		return &Choice{Backend: b, Config: config, Note: describe(b)}, nil
 	}
 
 	var xlaFailure string
@@ -76,7 +76,7 @@ func New() (*Choice, error) {
 		config := "xla:" + plugin
 		b, err := create(config)
 		if err == nil {
-			return &Choice{Backend: b, Config: config, Note: describe(b, config)}, nil
+			return &Choice{Backend: b, Config: config, Note: describe(b)}, nil
 		}
 		xlaFailure = fmt.Sprintf("the XLA plugin %s failed to load (%v); ", plugin, err)
 	}
@@ -99,8 +99,10 @@ func create(config string) (b compute.Backend, err error) {
 	return compute.NewWithConfig(config)
 }
 
-func describe(b compute.Backend, config string) string {
-	return fmt.Sprintf("catsynth: using the %s backend (%s): %s", b.String(), config, b.Description())
+// describe names the backend; its description already includes the
+// configuration, such as the plugin path.
+func describe(b compute.Backend) string {
+	return fmt.Sprintf("catsynth: using the %s backend: %s", b.String(), b.Description())
 }
 
 // FindPlugin returns the absolute path of a PJRT CPU plugin file, or "" when

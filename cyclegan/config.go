@@ -27,9 +27,7 @@
 package cyclegan
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
@@ -273,17 +271,4 @@ func (c Config) checkResumable(saved Config, path string) error {
 		}
 	}
 	return nil
-}
-
-// readConfig reads a configuration saved by checkOrWriteConfig.
-func readConfig(path string) (Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Config{}, err
-	}
-	var c Config
-	if err := json.Unmarshal(data, &c); err != nil {
-		return Config{}, fmt.Errorf("cyclegan: invalid configuration file %s: %w; move it away to start a new run", path, err)
-	}
-	return c, nil
 }

@@ -1,10 +1,8 @@
 package cyclegan
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/catsynth/catsynth/dataset"
 	"github.com/catsynth/catsynth/layers"
+	"github.com/catsynth/catsynth/runconfig"
 	"github.com/catsynth/catsynth/trainlog"
 )
 
@@ -90,9 +89,11 @@ func checkDomain(name string, images *dataset.Images) error {
 //
 // An output folder that already holds a checkpoint is resumed from it.
 type Trainer struct {
-	cfg       Config
-	store     *model.Store
-	dStepExec *model.Exec
+	// configChanges lists the settings that differ from the run resumed.
+	configChanges []string
+	cfg           Config
+	store         *model.Store
+	dStepExec     *model.Exec
 	// dPoolExec replaces dStepExec when pool_size > 0, with poolX and
 	// poolY holding the past fakes of each domain.
 	dPoolExec    *model.Exec
@@ -131,12 +132,14 @@ func NewTrainer(backend compute.Backend, cfg Config, imagesX, imagesY *dataset.I
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, fmt.Errorf("cyclegan: creating the output folder: %w", err)
 	}
-	if err := checkOrWriteConfig(cfg, filepath.Join(outDir, ConfigFile)); err != nil {
+	configPath := filepath.Join(outDir, ConfigFile)
+	configChanges, err := runconfig.Save(configPath, cfg, func(saved Config) error { return cfg.checkResumable(saved, configPath) })
+	if err != nil {
 		return nil, err
 	}
 
 	t := &Trainer{cfg: cfg, store: model.NewStore(), outDir: outDir}
-	var err error
+	t.configChanges = configChanges
 	// Distinct seeds give the two domains independent orders.
 	if t.loaderX, err = dataset.NewLoader(imagesX, cfg.BatchSize, cfg.Preprocess, cfg.Seed); err != nil {
 		return nil, fmt.Errorf("cyclegan: domain X (%s): %w", imagesX.Dir, err)
@@ -217,29 +220,6 @@ func (t *Trainer) buildExecs(backend compute.Backend) error {
 		}
 	}
 	return nil
-}
-
-// checkOrWriteConfig writes cfg to path, after checking that an earlier run
-// saved there used the same architecture.
-func checkOrWriteConfig(cfg Config, path string) error {
-	saved, err := readConfig(path)
-	switch {
-	case err == nil:
-		if err := cfg.checkResumable(saved, path); err != nil {
-			return err
-		}
-	case !errors.Is(err, fs.ErrNotExist):
-		return err
-	}
-	data, err := json.MarshalIndent(cfg, "", "  ")
-	if err != nil {
-		return fmt.Errorf("cyclegan: encoding the configuration: %w", err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("cyclegan: writing %s: %w", path, err)
-	}
-	return os.Rename(tmp, path)
 }
 
 // Config returns the configuration of the run.
@@ -360,3 +340,8 @@ func (t *Trainer) Save() error {
 func (t *Trainer) Close() error {
 	return t.lossLog.Close()
 }
+
+// ConfigChanges returns the JSON names of the settings that differ from the
+// configuration of the run this one resumed, sorted; none for a new run. The
+// earlier configuration is kept as config.previous-N.json.
+func (t *Trainer) ConfigChanges() []string { return t.configChanges }

@@ -1,11 +1,9 @@
 package gan
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -21,6 +19,7 @@ import (
 	"github.com/catsynth/catsynth/dataset"
 	"github.com/catsynth/catsynth/imgrid"
 	"github.com/catsynth/catsynth/layers"
+	"github.com/catsynth/catsynth/runconfig"
 	"github.com/catsynth/catsynth/trainlog"
 )
 
@@ -56,17 +55,19 @@ type Losses struct {
 //
 // An output folder that already holds a checkpoint is resumed from it.
 type Trainer struct {
-	cfg       Config
-	backend   compute.Backend
-	store     *model.Store
-	dStepExec *model.Exec
-	gStepExec *model.Exec
-	genExec   *model.Exec
-	loader    *dataset.Loader
-	outDir    string
-	ckpt      *checkpoint.Handler
-	lossLog   *trainlog.Writer
-	iteration int
+	// configChanges lists the settings that differ from the run resumed.
+	configChanges []string
+	cfg           Config
+	backend       compute.Backend
+	store         *model.Store
+	dStepExec     *model.Exec
+	gStepExec     *model.Exec
+	genExec       *model.Exec
+	loader        *dataset.Loader
+	outDir        string
+	ckpt          *checkpoint.Handler
+	lossLog       *trainlog.Writer
+	iteration     int
 }
 
 // NewTrainer prepares a run on images (64x64; see dataset.Load) writing to
@@ -89,7 +90,9 @@ func NewTrainer(backend compute.Backend, cfg Config, images *dataset.Images, out
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, fmt.Errorf("gan: creating the output folder: %w", err)
 	}
-	if err := checkOrWriteConfig(cfg, filepath.Join(outDir, ConfigFile)); err != nil {
+	configPath := filepath.Join(outDir, ConfigFile)
+	configChanges, err := runconfig.Save(configPath, cfg, func(saved Config) error { return cfg.checkResumable(saved, configPath) })
+	if err != nil {
 		return nil, err
 	}
 	loader, err := dataset.NewLoader(images, cfg.BatchSize, cfg.Preprocess, cfg.Seed)
@@ -98,6 +101,7 @@ func NewTrainer(backend compute.Backend, cfg Config, images *dataset.Images, out
 	}
 
 	t := &Trainer{cfg: cfg, backend: backend, store: model.NewStore(), loader: loader, outDir: outDir}
+	t.configChanges = configChanges
 	t.store.SetParam(layers.ParamConvImpl, cfg.ConvImpl)
 	if err := t.store.SetRNGStateFromSeed(cfg.Seed); err != nil {
 		return nil, fmt.Errorf("gan: seeding the model: %w", err)
@@ -143,29 +147,6 @@ func NewTrainer(backend compute.Backend, cfg Config, images *dataset.Images, out
 		return nil, fmt.Errorf("gan: %w", err)
 	}
 	return t, nil
-}
-
-// checkOrWriteConfig writes cfg to path, after checking that an earlier run
-// saved there used the same architecture.
-func checkOrWriteConfig(cfg Config, path string) error {
-	saved, err := readConfig(path)
-	switch {
-	case err == nil:
-		if err := cfg.checkResumable(saved, path); err != nil {
-			return err
-		}
-	case !errors.Is(err, fs.ErrNotExist):
-		return err
-	}
-	data, err := json.MarshalIndent(cfg, "", "  ")
-	if err != nil {
-		return fmt.Errorf("gan: encoding the configuration: %w", err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("gan: writing %s: %w", path, err)
-	}
-	return os.Rename(tmp, path)
 }
 
 // uniformNoise returns a [rows, cols] tensor drawn uniformly from [-1, 1],
@@ -299,3 +280,8 @@ func (t *Trainer) ParameterCount() (generator, discriminator int) {
 	}
 	return generator, discriminator
 }
+
+// ConfigChanges returns the JSON names of the settings that differ from the
+// configuration of the run this one resumed, sorted; none for a new run. The
+// earlier configuration is kept as config.previous-N.json.
+func (t *Trainer) ConfigChanges() []string { return t.configChanges }

@@ -18,9 +18,7 @@
 package pixelcnn
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
@@ -260,27 +258,4 @@ func (c Config) checkResumable(saved Config, path string) error {
 		}
 	}
 	return nil
-}
-
-// writeConfig checks cfg against a configuration saved at path, if any,
-// and then writes cfg there.
-func writeConfig(cfg Config, path string) error {
-	if data, err := os.ReadFile(path); err == nil {
-		var saved Config
-		if err := json.Unmarshal(data, &saved); err != nil {
-			return fmt.Errorf("pixelcnn: invalid configuration file %s: %w; move it away to start a new run", path, err)
-		}
-		if err := cfg.checkResumable(saved, path); err != nil {
-			return err
-		}
-	}
-	data, err := json.MarshalIndent(cfg, "", "  ")
-	if err != nil {
-		return fmt.Errorf("pixelcnn: encoding the configuration: %w", err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("pixelcnn: writing %s: %w", path, err)
-	}
-	return os.Rename(tmp, path)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 
 	"github.com/catsynth/catsynth/layers"
+	"github.com/catsynth/catsynth/runconfig"
 	"github.com/catsynth/catsynth/trainlog"
 )
 
@@ -59,18 +60,20 @@ func EvalColumn(cfg Config) string { return "test_" + Unit(cfg) }
 //
 // An output folder that already holds a checkpoint is resumed from it.
 type Trainer struct {
-	cfg       Config
-	data      *Data
-	backend   compute.Backend
-	store     *model.Store
-	stepExec  *model.Exec
-	evalExec  *model.Exec
-	sampler   *Sampler
-	outDir    string
-	ckpt      *checkpoint.Handler
-	lossLog   *trainlog.Writer
-	evalLog   *trainlog.Writer
-	iteration int
+	// configChanges lists the settings that differ from the run resumed.
+	configChanges []string
+	cfg           Config
+	data          *Data
+	backend       compute.Backend
+	store         *model.Store
+	stepExec      *model.Exec
+	evalExec      *model.Exec
+	sampler       *Sampler
+	outDir        string
+	ckpt          *checkpoint.Handler
+	lossLog       *trainlog.Writer
+	evalLog       *trainlog.Writer
+	iteration     int
 }
 
 // NewTrainer prepares a run on data (see LoadData) writing to outDir. When
@@ -97,12 +100,14 @@ func NewTrainer(backend compute.Backend, cfg Config, data *Data, outDir string) 
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, fmt.Errorf("pixelcnn: creating the output folder: %w", err)
 	}
-	if err := writeConfig(cfg, filepath.Join(outDir, ConfigFile)); err != nil {
+	configPath := filepath.Join(outDir, ConfigFile)
+	configChanges, err := runconfig.Save(configPath, cfg, func(saved Config) error { return cfg.checkResumable(saved, configPath) })
+	if err != nil {
 		return nil, err
 	}
 
 	t := &Trainer{cfg: cfg, data: data, backend: backend, store: NewStore(cfg), outDir: outDir}
-	var err error
+	t.configChanges = configChanges
 	t.ckpt, err = checkpoint.Build(t.store).Dir(filepath.Join(outDir, CheckpointDir)).Keep(2).Immediate().Done()
 	if err != nil {
 		return nil, fmt.Errorf("pixelcnn: opening the checkpoint folder in %s: %w", outDir, err)
@@ -265,3 +270,8 @@ func (t *Trainer) ParameterCount() int {
 	}
 	return count
 }
+
+// ConfigChanges returns the JSON names of the settings that differ from the
+// configuration of the run this one resumed, sorted; none for a new run. The
+// earlier configuration is kept as config.previous-N.json.
+func (t *Trainer) ConfigChanges() []string { return t.configChanges }

@@ -29,6 +29,11 @@ type Bar struct {
 	// outputs that are logs rather than terminals.
 	plain bool
 	now   func() time.Time
+	// firstStep and firstStepAt mark the first step that Update saw. The
+	// rate is measured from there, so that the time the first step spent
+	// compiling graphs does not inflate the estimate of the time left.
+	firstStep   int
+	firstStepAt time.Time
 }
 
 // New starts a bar labelled label that goes from done to total steps;
@@ -47,6 +52,9 @@ func New(out io.Writer, label string, done, total int, plain bool) *Bar {
 // latest losses, unless the last redraw was too recent.
 func (b *Bar) Update(done int, status string) {
 	now := b.now()
+	if b.firstStepAt.IsZero() && done > b.start {
+		b.firstStep, b.firstStepAt = done, now
+	}
 	if done >= b.total || now.Sub(b.lastDraw) < b.interval {
 		// Finish draws the last state.
 		return
@@ -71,7 +79,8 @@ func (b *Bar) Finish(done int, status string) {
 }
 
 // Line formats the bar at done steps: label, bar, count, rate and the time
-// left, then status.
+// left, then status. Once Update has seen a first step, the rate counts only
+// the steps after it.
 func (b *Bar) Line(done int, status string) string {
 	fraction := 0.0
 	if b.total > 0 {
@@ -81,6 +90,10 @@ func (b *Bar) Line(done int, status string) string {
 	bar := strings.Repeat("█", filled) + strings.Repeat("░", barWidth-filled)
 	elapsed := b.now().Sub(b.started)
 	stepsRun := done - b.start
+	if !b.firstStepAt.IsZero() && done > b.firstStep {
+		elapsed = b.now().Sub(b.firstStepAt)
+		stepsRun = done - b.firstStep
+	}
 	rate, left := "", ""
 	if stepsRun > 0 && elapsed > 0 {
 		perStep := elapsed / time.Duration(stepsRun)

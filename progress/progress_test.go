@@ -64,3 +64,16 @@ func TestPlainBarWritesLinesAtInterval(t *testing.T) {
 		t.Errorf("last line %q, want the final count and status", last)
 	}
 }
+
+func TestRateExcludesFirstStep(t *testing.T) {
+	now, advance := fakeClock(time.Unix(0, 0))
+	b := New(&bytes.Buffer{}, "run", 0, 100, false)
+	b.now = now
+	b.started = now()
+	advance(30 * time.Second) // the first step compiles the graphs
+	b.Update(1, "")
+	advance(10 * time.Second)
+	if line := b.Line(11, ""); !strings.Contains(line, "1s/it") || !strings.Contains(line, "1m29s left") {
+		t.Errorf("Line(11) = %q, want 1s/it and 1m29s left", line)
+	}
+}

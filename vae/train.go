@@ -1,10 +1,8 @@
 package vae
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 
 	"github.com/catsynth/catsynth/layers"
+	"github.com/catsynth/catsynth/runconfig"
 	"github.com/catsynth/catsynth/trainlog"
 )
 
@@ -61,18 +60,20 @@ type Losses struct {
 //
 // An output folder that already holds a checkpoint is resumed from it.
 type Trainer struct {
-	cfg        Config
-	backend    compute.Backend
-	store      *model.Store
-	stepExec   *model.Exec
-	encodeExec *model.Exec
-	decodeExec *model.Exec
-	elboExec   *model.Exec
-	batches    Batches
-	outDir     string
-	ckpt       *checkpoint.Handler
-	lossLog    *trainlog.Writer
-	iteration  int
+	// configChanges lists the settings that differ from the run resumed.
+	configChanges []string
+	cfg           Config
+	backend       compute.Backend
+	store         *model.Store
+	stepExec      *model.Exec
+	encodeExec    *model.Exec
+	decodeExec    *model.Exec
+	elboExec      *model.Exec
+	batches       Batches
+	outDir        string
+	ckpt          *checkpoint.Handler
+	lossLog       *trainlog.Writer
+	iteration     int
 }
 
 // NewTrainer prepares a run on data writing to outDir. When outDir holds a
@@ -98,16 +99,18 @@ func NewTrainer(backend compute.Backend, cfg Config, data Data, outDir string) (
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, fmt.Errorf("vae: creating the output folder: %w", err)
 	}
-	if err := checkOrWriteConfig(cfg, filepath.Join(outDir, ConfigFile)); err != nil {
+	configPath := filepath.Join(outDir, ConfigFile)
+	configChanges, err := runconfig.Save(configPath, cfg, func(saved Config) error { return checkArchitecture(cfg, saved, configPath) })
+	if err != nil {
 		return nil, err
 	}
 
 	t := &Trainer{cfg: cfg, backend: backend, store: model.NewStore(), batches: data.Batches, outDir: outDir}
+	t.configChanges = configChanges
 	t.store.SetParam(layers.ParamConvImpl, cfg.ConvImpl)
 	if err := t.store.SetRNGStateFromSeed(cfg.Seed); err != nil {
 		return nil, fmt.Errorf("vae: seeding the model: %w", err)
 	}
-	var err error
 	t.ckpt, err = checkpoint.Build(t.store).Dir(filepath.Join(outDir, CheckpointDir)).Keep(2).Immediate().Done()
 	if err != nil {
 		return nil, fmt.Errorf("vae: opening the checkpoint folder in %s: %w", outDir, err)
@@ -167,37 +170,6 @@ func (t *Trainer) buildExecs() error {
 		return fmt.Errorf("vae: building the ELBO: %w", err)
 	}
 	return nil
-}
-
-// checkOrWriteConfig writes cfg to path, after checking that an earlier run
-// saved there used the same architecture.
-func checkOrWriteConfig(cfg Config, path string) error {
-	data, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		var saved Config
-		if err := json.Unmarshal(data, &saved); err != nil {
-			return fmt.Errorf("vae: invalid configuration file %s: %w; move it away to start a new run", path, err)
-		}
-		want := saved.architectureFields()
-		for name, value := range cfg.architectureFields() {
-			if fmt.Sprint(want[name]) != fmt.Sprint(value) {
-				return fmt.Errorf("vae: %s was %v in the run saved in %s but is %v now: use another output folder, or the same %s to resume",
-					name, want[name], path, value, name)
-			}
-		}
-	case !errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("vae: reading %s: %w", path, err)
-	}
-	encoded, err := json.MarshalIndent(cfg, "", "  ")
-	if err != nil {
-		return fmt.Errorf("vae: encoding the configuration: %w", err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(encoded, '\n'), 0o644); err != nil {
-		return fmt.Errorf("vae: writing %s: %w", path, err)
-	}
-	return os.Rename(tmp, path)
 }
 
 // Config returns the configuration of the run.
@@ -263,4 +235,22 @@ func (t *Trainer) ParameterCount() (encoder, decoder int) {
 		}
 	}
 	return encoder, decoder
+}
+
+// ConfigChanges returns the JSON names of the settings that differ from the
+// configuration of the run this one resumed, sorted; none for a new run. The
+// earlier configuration is kept as config.previous-N.json.
+func (t *Trainer) ConfigChanges() []string { return t.configChanges }
+
+// checkArchitecture returns an error when saved, the configuration of an
+// earlier run in the folder of path, has another architecture than cfg.
+func checkArchitecture(cfg, saved Config, path string) error {
+	want := saved.architectureFields()
+	for name, value := range cfg.architectureFields() {
+		if fmt.Sprint(want[name]) != fmt.Sprint(value) {
+			return fmt.Errorf("vae: %s was %v in the run saved in %s but is %v now: use another output folder, or the same %s to resume",
+				name, want[name], path, value, name)
+		}
+	}
+	return nil
 }

@@ -115,6 +115,14 @@ func run() error {
 		return err
 	}
 	defer trainer.Close()
+	if changes := trainer.ConfigChanges(); len(changes) > 0 {
+		fmt.Printf("cyclegan: resuming with changed settings %s; the earlier config.json is kept as config.previous-N.json in %s\n",
+			strings.Join(changes, ", "), *outDir)
+	}
+	if trainer.Iteration() >= cfg.Iterations {
+		fmt.Printf("cyclegan: the run in %s is already at iteration %d, so -iterations %d trains nothing; raise -iterations to continue\n",
+			*outDir, trainer.Iteration(), cfg.Iterations)
+	}
 	fmt.Printf("cyclegan: X = %d images from %s, Y = %d images from %s; %d iterations into %s (starting at %d)\n",
 		imagesX.Len(), imagesX.Dir, imagesY.Len(), imagesY.Dir, cfg.Iterations, *outDir, trainer.Iteration())
 

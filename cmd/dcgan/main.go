@@ -102,6 +102,14 @@ func run() error {
 		return err
 	}
 	defer trainer.Close()
+	if changes := trainer.ConfigChanges(); len(changes) > 0 {
+		fmt.Printf("dcgan: resuming with changed settings %s; the earlier config.json is kept as config.previous-N.json in %s\n",
+			strings.Join(changes, ", "), *outDir)
+	}
+	if trainer.Iteration() >= cfg.Iterations {
+		fmt.Printf("dcgan: the run in %s is already at iteration %d, so -iterations %d trains nothing; raise -iterations to continue\n",
+			*outDir, trainer.Iteration(), cfg.Iterations)
+	}
 	fmt.Printf("dcgan: %d images from %s, %s preprocessing, %d iterations into %s (starting at %d)\n",
 		images.Len(), images.Dir, cfg.Preprocess, cfg.Iterations, *outDir, trainer.Iteration())
 

@@ -120,6 +120,14 @@ func run() error {
 		return err
 	}
 	defer trainer.Close()
+	if changes := trainer.ConfigChanges(); len(changes) > 0 {
+		fmt.Printf("pixelcnn: resuming with changed settings %s; the earlier config.json is kept as config.previous-N.json in %s\n",
+			strings.Join(changes, ", "), *outDir)
+	}
+	if trainer.Iteration() >= cfg.Iterations {
+		fmt.Printf("pixelcnn: the run in %s is already at iteration %d, so -iterations %d trains nothing; raise -iterations to continue\n",
+			*outDir, trainer.Iteration(), cfg.Iterations)
+	}
 	fmt.Printf("pixelcnn: %s, %d training and %d held-out images; h=%d, %d residual blocks; %d iterations into %s (starting at %d)\n",
 		images.Source, images.TrainCount(), images.TestCount(), cfg.Hidden, cfg.ResidualBlocks,
 		cfg.Iterations, *outDir, trainer.Iteration())

@@ -133,6 +133,14 @@ func run() error {
 		return err
 	}
 	defer trainer.Close()
+	if changes := trainer.ConfigChanges(); len(changes) > 0 {
+		fmt.Printf("vae: resuming with changed settings %s; the earlier config.json is kept as config.previous-N.json in %s\n",
+			strings.Join(changes, ", "), *outDir)
+	}
+	if trainer.Iteration() >= cfg.Iterations {
+		fmt.Printf("vae: the run in %s is already at iteration %d, so -iterations %d trains nothing; raise -iterations to continue\n",
+			*outDir, trainer.Iteration(), cfg.Iterations)
+	}
 	fmt.Printf("vae: %s, %d iterations into %s (starting at %d)\n", cfg.Dataset, cfg.Iterations, *outDir, trainer.Iteration())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

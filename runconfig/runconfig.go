@@ -1,0 +1,127 @@
+// Package runconfig records the configuration of a training run in its
+// output folder, as config.json, so that a later run in the same folder
+// can be checked against it before resuming.
+//
+// Nothing is overwritten: when a resumed run changes a setting, the earlier
+// file is kept as config.previous-N.json (N = 1, 2, ...) and Save returns the
+// settings that changed.
+package runconfig
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Save writes cfg, encoded as indented JSON, to path. When path already
+// holds a configuration, decodes it into a value of cfg's type, calls
+// checkResumable with it (which returns an error for an architecture that
+// cannot resume), and keeps it as config.previous-N.json next to path when
+// the new configuration differs. It returns the JSON names of the settings
+// that changed, sorted; none for a new run.
+//
+// cfg must be a struct or a pointer to one.
+func Save[C any](path string, cfg C, checkResumable func(saved C) error) (changed []string, err error) {
+	encoded, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("runconfig: encoding the configuration: %w", err)
+	}
+	encoded = append(encoded, '\n')
+
+	old, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, writeAtomically(path, encoded)
+	case err != nil:
+		return nil, fmt.Errorf("runconfig: reading %s: %w", path, err)
+	}
+
+	var saved C
+	if err := json.Unmarshal(old, &saved); err != nil {
+		return nil, fmt.Errorf("runconfig: invalid configuration file %s: %w; move it away to start a new run there", path, err)
+	}
+	if err := checkResumable(saved); err != nil {
+		return nil, err
+	}
+	if bytes.Equal(old, encoded) {
+		return nil, nil
+	}
+	changed, err = changedFields(old, encoded)
+	if err != nil {
+		return nil, fmt.Errorf("runconfig: comparing with %s: %w", path, err)
+	}
+	previous, err := previousPath(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Rename(path, previous); err != nil {
+		return nil, fmt.Errorf("runconfig: keeping the earlier configuration: %w", err)
+	}
+	return changed, writeAtomically(path, encoded)
+}
+
+// changedFields returns the top-level JSON names whose values differ.
+func changedFields(old, updated []byte) ([]string, error) {
+	var before, after map[string]json.RawMessage
+	if err := json.Unmarshal(old, &before); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(updated, &after); err != nil {
+		return nil, err
+	}
+	var changed []string
+	for name, value := range after {
+		if !jsonEqual(before[name], value) {
+			changed = append(changed, name)
+		}
+	}
+	for name := range before {
+		if _, found := after[name]; !found {
+			changed = append(changed, name)
+		}
+	}
+	slices.Sort(changed)
+	return changed, nil
+}
+
+// jsonEqual compares two JSON values ignoring their layout.
+func jsonEqual(a, b json.RawMessage) bool {
+	var compactA, compactB bytes.Buffer
+	if json.Compact(&compactA, a) != nil || json.Compact(&compactB, b) != nil {
+		return bytes.Equal(a, b)
+	}
+	return bytes.Equal(compactA.Bytes(), compactB.Bytes())
+}
+
+// previousPath returns the first config.previous-N.json next to path that
+// does not exist yet.
+func previousPath(path string) (string, error) {
+	dir, base := filepath.Split(path)
+	stem := strings.TrimSuffix(base, filepath.Ext(base))
+	for n := 1; n < 10000; n++ {
+		candidate := filepath.Join(dir, fmt.Sprintf("%s.previous-%d%s", stem, n, filepath.Ext(base)))
+		if _, err := os.Stat(candidate); errors.Is(err, fs.ErrNotExist) {
+			return candidate, nil
+		}
+	}
+	return "", fmt.Errorf("runconfig: %s has 9999 earlier configurations next to it: use a new output folder", path)
+}
+
+// writeAtomically writes data to a temporary file next to path and renames
+// it over path, so that an interrupted write never leaves half a file.
+func writeAtomically(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return fmt.Errorf("runconfig: writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("runconfig: writing %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,104 @@
+package runconfig
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+type testConfig struct {
+	ConvDim int     `json:"conv_dim"`
+	LR      float64 `json:"lr"`
+	Data    string  `json:"data_preprocess"`
+}
+
+func sameConvDim(cfg testConfig) func(testConfig) error {
+	return func(saved testConfig) error {
+		if saved.ConvDim != cfg.ConvDim {
+			return errors.New("conv_dim changed")
+		}
+		return nil
+	}
+}
+
+func TestSaveNewAndUnchanged(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.json")
+	cfg := testConfig{ConvDim: 32, LR: 2e-4, Data: "deluxe"}
+	for round := range 2 {
+		changed, err := Save(path, cfg, sameConvDim(cfg))
+		if err != nil || len(changed) != 0 {
+			t.Fatalf("round %d: Save = %v, %v; want no change and no error", round, changed, err)
+		}
+	}
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "config.previous-*.json"))
+	if len(matches) != 0 {
+		t.Errorf("an unchanged configuration left earlier copies %v", matches)
+	}
+}
+
+func TestSaveKeepsEarlierConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.json")
+	first := testConfig{ConvDim: 32, LR: 2e-4, Data: "deluxe"}
+	if _, err := Save(path, first, sameConvDim(first)); err != nil {
+		t.Fatal(err)
+	}
+	original, _ := os.ReadFile(path)
+
+	second := testConfig{ConvDim: 32, LR: 0.01, Data: "basic"}
+	changed, err := Save(path, second, sameConvDim(second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"data_preprocess", "lr"}; !slices.Equal(changed, want) {
+		t.Errorf("changed %v, want %v", changed, want)
+	}
+	kept, err := os.ReadFile(filepath.Join(dir, "config.previous-1.json"))
+	if err != nil || string(kept) != string(original) {
+		t.Errorf("config.previous-1.json = %q, %v; want the first configuration %q", kept, err, original)
+	}
+	current, _ := os.ReadFile(path)
+	if !strings.Contains(string(current), `"basic"`) {
+		t.Errorf("config.json = %s, want the new configuration", current)
+	}
+
+	third := testConfig{ConvDim: 32, LR: 0.02, Data: "basic"}
+	if _, err := Save(path, third, sameConvDim(third)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "config.previous-2.json")); err != nil {
+		t.Errorf("a second change did not keep config.previous-2.json: %v", err)
+	}
+}
+
+func TestSaveRejectsArchitectureAndKeepsFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.json")
+	first := testConfig{ConvDim: 32}
+	if _, err := Save(path, first, sameConvDim(first)); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(path)
+	other := testConfig{ConvDim: 16}
+	if _, err := Save(path, other, sameConvDim(other)); err == nil {
+		t.Fatal("Save with another conv_dim returned no error")
+	}
+	after, _ := os.ReadFile(path)
+	if string(before) != string(after) {
+		t.Errorf("a rejected Save changed config.json from %s to %s", before, after)
+	}
+}
+
+func TestSaveRejectsCorruptFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(path, []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig{ConvDim: 32}
+	_, err := Save(path, cfg, sameConvDim(cfg))
+	if err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("Save over a corrupt file: error %v, want one naming %s", err, path)
+	}
+}
