@@ -1,9 +1,9 @@
 // Command pixelcnn trains PixelCNN on binarized MNIST or on the cat images
 // and samples from it, without Jupyter.
 //
-//	go run ./cmd/pixelcnn -data mnist -preset quick -out runs/pixelcnn-mnist
-//	go run ./cmd/pixelcnn -data grumpy -preset report -out runs/pixelcnn-grumpy
-//	go run ./cmd/pixelcnn -data mnist -out runs/pixelcnn-mnist -sample_only -samples 16
+//	go run ./cmd/pixelcnn -dataset mnist -preset quick -out runs/pixelcnn-mnist
+//	go run ./cmd/pixelcnn -dataset grumpy -preset report -out runs/pixelcnn-grumpy
+//	go run ./cmd/pixelcnn -dataset mnist -out runs/pixelcnn-mnist -sample_only -sample_count 16
 //
 // A preset gives the schedule; every flag that is set overrides it. The
 // output folder receives config.json, losses.csv, eval.csv,
@@ -40,9 +40,9 @@ func main() {
 }
 
 func run() error {
-	data := flag.String("data", pixelcnn.DataMNIST, "images: mnist, grumpy or russian_blue")
+	data := flag.String("dataset", pixelcnn.DataMNIST, "training images: mnist, grumpy or russian_blue")
 	preset := flag.String("preset", "quick", "schedule preset: "+strings.Join(pixelcnn.PresetNames(), ", "))
-	dataRoot := flag.String("data_root", "", "data root holding cats/ (default: $CATSYNTH_DATA, then data/ in the repository); unused for mnist")
+	dataRoot := flag.String("data", "", "data root holding cats/ (default: $CATSYNTH_DATA, then data/ in the repository); unused for mnist")
 	outDir := flag.String("out", "", "output folder for samples, the logs and checkpoints; an existing run there is resumed (default runs/pixelcnn-DATA)")
 	binarization := flag.String("binarization", "", "MNIST binarization: threshold or sampled (default: threshold)")
 	imageSize := flag.Int("image_size", 0, "side of the cat images in pixels: 32 or 64 (default: the preset's)")
@@ -52,7 +52,7 @@ func run() error {
 	lr := flag.Float64("lr", 0, "Adam learning rate (default 1e-3)")
 	iterations := flag.Int("iterations", 0, "training iterations (default: the preset's)")
 	evalEvery := flag.Int("eval_every", 0, "compute the held-out NLL every N iterations (default: the preset's)")
-	evalImages := flag.Int("eval_images", -1, "held-out images per evaluation, 0 for all (default: the preset's)")
+	evalImages := flag.Int("eval_images", -1, "held-out images per evaluation, 0 for all; -1 keeps the preset's")
 	sampleEvery := flag.Int("sample_every", 0, "save a sample grid every N iterations (default: the preset's)")
 	sampleCount := flag.Int("sample_count", 0, "images per sample grid (default: the preset's)")
 	milestones := flag.String("milestones", "", "comma-separated iterations that always get a sample grid (default: the preset's)")
