@@ -21,6 +21,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/catsynth/catsynth/internal/cli"
+
 	"github.com/gomlx/compute"
 
 	"github.com/catsynth/catsynth/backend"
@@ -83,6 +85,8 @@ func main() {
 	convImpl := flag.String("conv_impl", "auto", "convolution implementation: auto, native or im2col")
 	child := flag.String("child", "", "internal: time only this model, on the first backend, and print the result as JSON")
 	write := flag.String("write", "", "also write the table as Markdown to this file (e.g. docs/benchmarks.md)")
+	cli.SetUsage("time the training step of every model on each available backend, beside the PyTorch peer when -torch is given",
+		"go run ./cmd/bench", "go run ./cmd/bench -models DCGAN,VAE -steps 20 -write docs/benchmarks.md")
 	flag.Parse()
 
 	if *steps < 3 || *warmup < 1 {

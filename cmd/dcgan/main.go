@@ -21,6 +21,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/catsynth/catsynth/internal/cli"
+
 	"github.com/catsynth/catsynth/backend"
 	"github.com/catsynth/catsynth/dataset"
 	"github.com/catsynth/catsynth/gan"
@@ -57,6 +59,8 @@ func run() error {
 	checkpointEvery := flag.Int("checkpoint_every", 0, "save a checkpoint every N iterations (default: the preset's)")
 	seed := flag.Int64("seed", defaults.Seed, "random seed of the weights, the noise and the data order")
 	convImpl := flag.String("conv_impl", defaults.ConvImpl, "convolution: auto, native or im2col")
+	cli.SetUsage("train the DCGAN on the Grumpy cat images, writing samples, losses and checkpoints to -out (resumed when it exists)",
+		"go run ./cmd/dcgan -preset quick -out runs/dcgan", "go run ./cmd/dcgan -preset report -data_preprocess basic -out runs/dcgan-basic")
 	flag.Parse()
 
 	cfg, err := gan.PresetConfig(*preset)

@@ -24,6 +24,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/catsynth/catsynth/internal/cli"
+
 	"github.com/catsynth/catsynth/backend"
 	"github.com/catsynth/catsynth/pixelcnn"
 )
@@ -61,6 +63,8 @@ func run() error {
 	seed := flag.Int64("seed", 1, "random seed of the weights, the data order and the samples")
 	convImpl := flag.String("conv_impl", "", "convolution: auto, native or im2col (default auto)")
 	sampleOnly := flag.Bool("sample_only", false, "skip training: load the checkpoint in -out and write one sample grid")
+	cli.SetUsage("train PixelCNN on binarized MNIST or the cats and sample from it, writing to -out (resumed when it exists)",
+		"go run ./cmd/pixelcnn -dataset mnist -preset quick -out runs/pixelcnn-mnist", "go run ./cmd/pixelcnn -dataset mnist -out runs/pixelcnn-mnist -sample_only -sample_count 16")
 	flag.Parse()
 
 	cfg, err := pixelcnn.PresetConfig(*preset, *data)

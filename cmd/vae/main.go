@@ -23,6 +23,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/catsynth/catsynth/internal/cli"
+
 	"github.com/catsynth/catsynth/backend"
 	"github.com/catsynth/catsynth/dataset"
 	"github.com/catsynth/catsynth/mnist"
@@ -62,6 +64,8 @@ func run() error {
 	evalImages := flag.Int("eval_images", -1, "MNIST test images for the final negative ELBO, 0 for all; -1 keeps the preset's")
 	seed := flag.Int64("seed", 1, "random seed of the weights, the noise and the data order")
 	convImpl := flag.String("conv_impl", "", "convolution: auto, native or im2col (default auto)")
+	cli.SetUsage("train the convolutional VAE on the cats or binarized MNIST, writing samples, losses and checkpoints to -out (resumed when it exists)",
+		"go run ./cmd/vae -preset quick -out runs/vae-cats", "go run ./cmd/vae -dataset mnist -preset report -out runs/vae-mnist")
 	flag.Parse()
 
 	cfg, err := vae.PresetConfig(*data, *preset)
