@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/catsynth/catsynth/augment"
 	"github.com/catsynth/catsynth/dataset"
 	"github.com/catsynth/catsynth/layers"
 )
@@ -70,6 +71,10 @@ type Config struct {
 	Seed int64 `json:"seed"`
 	// ConvImpl is "auto" (default), "native" or "im2col"; see layers.ConvImpl.
 	ConvImpl string `json:"conv_impl"`
+	// DiffAugment is the DiffAugment policy applied to every discriminator
+	// input, real and fake, in both updates: a comma-separated list of
+	// color, translation and cutout (see package augment). Default "" (off).
+	DiffAugment string `json:"diffaugment"`
 }
 
 // DefaultConfig returns the report's settings for the DCGAN section.
@@ -169,6 +174,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := layers.ParseConvImpl(c.ConvImpl); err != nil {
 		return fmt.Errorf("gan: conv_impl: %w", err)
+	}
+	if _, err := augment.Parse(c.DiffAugment); err != nil {
+		return fmt.Errorf("gan: diffaugment: %w", err)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/compute"
@@ -314,4 +315,37 @@ func BenchmarkStep(b *testing.B) {
 	}
 	perStep := b.Elapsed().Seconds() / float64(b.N)
 	b.ReportMetric(float64(cfg.StepFLOPs())/perStep/1e9, "GFLOP/s")
+}
+
+// TestDiffAugmentTrains runs two iterations with every DiffAugment
+// operation: the losses stay finite and differ from a run without it.
+func TestDiffAugmentTrains(t *testing.T) {
+	images := grumpyImages(t)
+	backend := goBackend(t)
+	run := func(policy string) []Losses {
+		cfg := testConfig()
+		cfg.DiffAugment = policy
+		tr, err := NewTrainer(backend, cfg, images, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Close()
+		return runSteps(t, tr, 2)
+	}
+	plain, augmented := run(""), run("color,translation,cutout")
+	for i, l := range augmented {
+		for _, v := range []float64{l.DReal, l.DFake, l.G} {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Fatalf("iteration %d with DiffAugment: losses %+v are not finite", i+1, l)
+			}
+		}
+	}
+	if plain[0].DReal == augmented[0].DReal {
+		t.Errorf("D_real_loss %g with and without DiffAugment, want them to differ", plain[0].DReal)
+	}
+	cfg := testConfig()
+	cfg.DiffAugment = "color,blur"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "blur") {
+		t.Errorf("Validate with policy color,blur: %v, want an error naming blur", err)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 
+	"github.com/catsynth/catsynth/augment"
 	"github.com/catsynth/catsynth/layers"
 )
 
@@ -78,9 +79,18 @@ func adamFor(cfg Config, network string) optimizer.Interface {
 // rejects differentiating a graph in which an op without a gradient (the
 // Pad inside a strided Slice's gradient) precedes the loss, even off the
 // path to the variables.
-func DiscriminatorStepGraph(scope *model.Scope, cfg Config, real, zD *Node) (dRealLoss, dFakeLoss *Node) {
+//
+// With a DiffAugment policy, real and fake pass through it before D, with
+// the per-sample draws uReal and uFake [batch, policy.RandomCount()]; both
+// are nil without one.
+func DiscriminatorStepGraph(scope *model.Scope, cfg Config, real, zD, uReal, uFake *Node) (dRealLoss, dFakeLoss *Node) {
 	network := subScopes(scope)
 	fake := StopGradient(Generator(network(GeneratorScope), cfg, zD))
+	if uReal != nil {
+		policy := mustPolicy(cfg)
+		real = policy.Apply(real, uReal)
+		fake = policy.Apply(fake, uFake)
+	}
 	dReal := Discriminator(network(DiscriminatorScope), cfg, real)
 	dFake := Discriminator(network(DiscriminatorScope), cfg, fake)
 	dRealLoss = ReduceAllMean(Square(AddScalar(dReal, -1)))
@@ -93,9 +103,15 @@ func DiscriminatorStepGraph(scope *model.Scope, cfg Config, real, zD *Node) (dRe
 // GeneratorStepGraph builds the generator update of one iteration: G
 // minimizes mean((D(G(zG))-1)^2) for zG [batch, NoiseSize]. It returns that
 // scalar loss, computed before the update.
-func GeneratorStepGraph(scope *model.Scope, cfg Config, zG *Node) (gLoss *Node) {
+//
+// With a DiffAugment policy, the generated images pass through it before D,
+// with the draws uGenerated [batch, policy.RandomCount()]; nil without one.
+func GeneratorStepGraph(scope *model.Scope, cfg Config, zG, uGenerated *Node) (gLoss *Node) {
 	network := subScopes(scope)
 	generated := Generator(network(GeneratorScope), cfg, zG)
+	if uGenerated != nil {
+		generated = mustPolicy(cfg).Apply(generated, uGenerated)
+	}
 	dGenerated := Discriminator(network(DiscriminatorScope), cfg, generated)
 	gLoss = ReduceAllMean(Square(AddScalar(dGenerated, -1)))
 	adamFor(cfg, GeneratorScope).UpdateGraph(network(GeneratorScope), gLoss.Graph(), gLoss)
@@ -148,4 +164,14 @@ func (c Config) StepFLOPs() int64 {
 	forward := 3*d + 2*g
 	backward := 3*d + g
 	return int64(c.BatchSize) * (2*forward + 4*backward)
+}
+
+// mustPolicy parses cfg.DiffAugment, which Validate has checked, panicking
+// inside graph building otherwise.
+func mustPolicy(cfg Config) augment.Policy {
+	policy, err := augment.Parse(cfg.DiffAugment)
+	if err != nil {
+		panic(err)
+	}
+	return policy
 }

@@ -36,7 +36,8 @@ import (
 // benchModel is one model the command can time.
 type benchModel struct {
 	name string
-	// peerCase is the PyTorch peer's case id for the same step.
+	// peerCase is the PyTorch peer's case id for the same step; "" when the
+	// peer has none.
 	peerCase string
 	// build returns one training step, its FLOP count and a cleanup.
 	build func(b compute.Backend, images *dataset.Images, convImpl string) (step func() error, flops int64, cleanup func(), err error)
@@ -45,6 +46,9 @@ type benchModel struct {
 // models lists every model with a benchmark, in table order.
 var models = []benchModel{
 	{name: "DCGAN", peerCase: "A", build: buildDCGAN},
+	{name: "DCGAN+DiffAugment", build: func(b compute.Backend, images *dataset.Images, convImpl string) (func() error, int64, func(), error) {
+		return buildDCGANWith(b, images, convImpl, "color,translation,cutout")
+	}},
 	{name: "CycleGAN", peerCase: "C", build: fromBenchStep(cyclegan.BenchStep)},
 	{name: "PixelCNN 28x28x1 h64", peerCase: "D-bin", build: fromBenchStep(func(b compute.Backend) (func() error, int64, error) {
 		return pixelcnn.BenchStep(b, true, 64)
@@ -195,8 +199,15 @@ func benchImages() (*dataset.Images, error) {
 // buildDCGAN times gan.Trainer.Step: one discriminator and one generator
 // update.
 func buildDCGAN(b compute.Backend, images *dataset.Images, convImpl string) (func() error, int64, func(), error) {
+	return buildDCGANWith(b, images, convImpl, "")
+}
+
+// buildDCGANWith is buildDCGAN with a DiffAugment policy on every
+// discriminator input; the FLOP count leaves the augmentation out.
+func buildDCGANWith(b compute.Backend, images *dataset.Images, convImpl, policy string) (func() error, int64, func(), error) {
 	cfg := gan.DefaultConfig()
 	cfg.ConvImpl = convImpl
+	cfg.DiffAugment = policy
 	dir, err := os.MkdirTemp("", "catsynth-bench-")
 	if err != nil {
 		return nil, 0, nil, err

@@ -33,7 +33,7 @@ func runPeer(python, script string, steps int, only string) (map[string]peerResu
 	}
 	results := make(map[string]peerResult)
 	for _, m := range models {
-		if !selected(m.name, only) {
+		if !selected(m.name, only) || m.peerCase == "" {
 			continue
 		}
 		median, maxRSS, err := runPeerCase(python, script, m.peerCase, steps)

@@ -59,6 +59,7 @@ func run() error {
 	checkpointEvery := flag.Int("checkpoint_every", 0, "save a checkpoint every N iterations (default: the preset's)")
 	seed := flag.Int64("seed", defaults.Seed, "random seed of the weights, the noise and the data order")
 	convImpl := flag.String("conv_impl", defaults.ConvImpl, "convolution: auto, native or im2col")
+	diffAugment := flag.String("diffaugment", defaults.DiffAugment, "DiffAugment policy on every discriminator input, e.g. color,translation,cutout; empty for none")
 	cli.SetUsage("train the DCGAN on the Grumpy cat images, writing samples, losses and checkpoints to -out (resumed when it exists)",
 		"go run ./cmd/dcgan -preset quick -out runs/dcgan", "go run ./cmd/dcgan -preset report -data_preprocess basic -out runs/dcgan-basic")
 	flag.Parse()
@@ -69,7 +70,7 @@ func run() error {
 	}
 	cfg.ConvDim, cfg.NoiseSize, cfg.Norm, cfg.BatchSize = *convDim, *noiseSize, *norm, *batchSize
 	cfg.LearningRate, cfg.Beta1, cfg.Beta2 = *lr, *beta1, *beta2
-	cfg.Preprocess, cfg.Seed, cfg.ConvImpl = *preprocess, *seed, *convImpl
+	cfg.Preprocess, cfg.Seed, cfg.ConvImpl, cfg.DiffAugment = *preprocess, *seed, *convImpl, *diffAugment
 	overrideIfSet(&cfg.Iterations, *iterations)
 	overrideIfSet(&cfg.SampleEvery, *sampleEvery)
 	overrideIfSet(&cfg.LogEvery, *logEvery)
