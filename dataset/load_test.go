@@ -13,6 +13,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/catsynth/catsynth/repo"
 )
 
 // writeImage encodes img as PNG, or as JPEG when path ends in .jpg or .jpeg.
@@ -346,16 +348,16 @@ func TestRootOrder(t *testing.T) {
 
 func TestRootRepositoryFallback(t *testing.T) {
 	t.Setenv(EnvVar, "")
-	repo, ok := findModuleRoot(".")
+	root, ok := repo.FindModuleRoot(".")
 	if !ok {
-		t.Fatalf("findModuleRoot(\".\") found no catsynth go.mod above the package folder")
+		t.Fatalf("repo.FindModuleRoot(\".\") found no catsynth go.mod above the package folder")
 	}
-	if _, err := os.Stat(filepath.Join(repo, "dataset", "root.go")); err != nil {
-		t.Fatalf("findModuleRoot returned %s, which has no dataset/root.go: %v", repo, err)
+	if _, err := os.Stat(filepath.Join(root, "dataset", "root.go")); err != nil {
+		t.Fatalf("repo.FindModuleRoot returned %s, which has no dataset/root.go: %v", root, err)
 	}
 
 	got, err := Root("")
-	data := filepath.Join(repo, "data")
+	data := filepath.Join(root, "data")
 	if info, statErr := os.Stat(data); statErr == nil && info.IsDir() {
 		if err != nil || got != data {
 			t.Errorf("Root(\"\") = %q, %v, want %q", got, err, data)
@@ -369,23 +371,5 @@ func TestRootRepositoryFallback(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
 		}
-	}
-}
-
-func TestFindModuleRootIgnoresOtherModules(t *testing.T) {
-	dir := t.TempDir()
-	nested := filepath.Join(dir, "a", "b")
-	if err := os.MkdirAll(nested, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "a", "go.mod"), []byte("module example.com/other\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module github.com/catsynth/catsynth\n\ngo 1.26\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	got, ok := findModuleRoot(nested)
-	if !ok || got != dir {
-		t.Errorf("findModuleRoot(%q) = %q, %v, want %q, true", nested, got, ok, dir)
 	}
 }

@@ -1,13 +1,11 @@
 package dataset
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
-	"strings"
+
+	"github.com/catsynth/catsynth/repo"
 )
 
 // Folders of the two cat domains, relative to a data root.
@@ -21,10 +19,8 @@ const (
 // EnvVar is the environment variable that points to a data root.
 const EnvVar = "CATSYNTH_DATA"
 
-// modulePath identifies the catsynth go.mod when searching for the repository root.
-const modulePath = "github.com/catsynth/catsynth"
-
-// layoutHint is where the images go. It ends every error about missing data.
+// layoutHint is the advice on where the images go. It ends every error
+// about missing data.
 const layoutHint = "put the cat images under a data root as <root>/" + GrumpyDir + "/*.png and <root>/" +
 	RussianBlueDir + "/*.png (the root defaults to data/ in the repository), or set " + EnvVar +
 	" to a data root elsewhere"
@@ -46,70 +42,15 @@ func Root(explicit string) (string, error) {
 		return env, nil
 	}
 
-	repo, err := repositoryRoot()
+	root, err := repo.Root()
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("dataset: no data root found: %s is not set and %w. To fix this, %s", EnvVar, err, layoutHint)
 	}
-	data := filepath.Join(repo, "data")
+	data := filepath.Join(root, "data")
 	info, err := os.Stat(data)
 	if err != nil || !info.IsDir() {
 		return "", fmt.Errorf("dataset: no data root found: %s is not set and %s does not exist. To fix this, %s",
 			EnvVar, data, layoutHint)
 	}
 	return data, nil
-}
-
-// repositoryRoot finds the folder holding the catsynth go.mod.
-func repositoryRoot() (string, error) {
-	var starts []string
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
-	}
-	if _, file, _, ok := runtime.Caller(0); ok {
-		starts = append(starts, filepath.Dir(file))
-	}
-	for _, start := range starts {
-		if root, ok := findModuleRoot(start); ok {
-			return root, nil
-		}
-	}
-	return "", errors.New("dataset: no data root found: " + EnvVar +
-		" is not set and no catsynth repository (a go.mod declaring module " + modulePath +
-		") contains the working directory. To fix this, " + layoutHint)
-}
-
-// findModuleRoot walks up from dir to the first folder whose go.mod declares modulePath.
-func findModuleRoot(dir string) (string, bool) {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return "", false
-	}
-	for {
-		if declaresModule(filepath.Join(dir, "go.mod")) {
-			return dir, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
-}
-
-// declaresModule reports whether the go.mod at path has the line "module github.com/catsynth/catsynth".
-func declaresModule(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-
-	scanner := bufio.NewScanner(f)
-	for scanner.Scan() {
-		fields := strings.Fields(scanner.Text())
-		if len(fields) == 2 && fields[0] == "module" && strings.Trim(fields[1], `"`) == modulePath {
-			return true
-		}
-	}
-	return false
 }
