@@ -14,30 +14,20 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
-
-	"github.com/catsynth/catsynth/internal/cli"
 
 	"github.com/catsynth/catsynth/cyclegan"
 	"github.com/catsynth/catsynth/dataset"
+	"github.com/catsynth/catsynth/internal/cli"
 )
 
 func main() {
-	if err := run(); err != nil {
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintln(os.Stderr, "cyclegan: interrupted; the checkpoint is saved, run the same command again to resume")
-			os.Exit(130)
-		}
-		fmt.Fprintln(os.Stderr, "cyclegan:", err)
-		os.Exit(1)
-	}
+	cli.Exit("cyclegan", run())
 }
 
 func run() error {
@@ -81,12 +71,12 @@ func run() error {
 	cfg.PoolSize = *poolSize
 	cfg.BatchSize, cfg.LearningRate, cfg.Beta1, cfg.Beta2 = *batchSize, *lr, *beta1, *beta2
 	cfg.Preprocess, cfg.Seed, cfg.ConvImpl = *preprocess, *seed, *convImpl
-	overrideIfSet(&cfg.Iterations, *iterations)
-	overrideIfSet(&cfg.SampleEvery, *sampleEvery)
-	overrideIfSet(&cfg.LogEvery, *logEvery)
-	overrideIfSet(&cfg.CheckpointEvery, *checkpointEvery)
+	cli.OverrideIfSet(&cfg.Iterations, *iterations)
+	cli.OverrideIfSet(&cfg.SampleEvery, *sampleEvery)
+	cli.OverrideIfSet(&cfg.LogEvery, *logEvery)
+	cli.OverrideIfSet(&cfg.CheckpointEvery, *checkpointEvery)
 	if *milestones != "" {
-		if cfg.Milestones, err = parseInts(*milestones); err != nil {
+		if cfg.Milestones, err = cli.ParseIterations(*milestones); err != nil {
 			return fmt.Errorf("-milestones: %w", err)
 		}
 	}
@@ -119,14 +109,7 @@ func run() error {
 		return err
 	}
 	defer trainer.Close()
-	if changes := trainer.ConfigChanges(); len(changes) > 0 {
-		fmt.Printf("cyclegan: resuming with changed settings %s; the earlier config.json is kept as config.previous-N.json in %s\n",
-			strings.Join(changes, ", "), *outDir)
-	}
-	if trainer.Iteration() >= cfg.Iterations {
-		fmt.Printf("cyclegan: the run in %s is already at iteration %d, so -iterations %d trains nothing; raise -iterations to continue\n",
-			*outDir, trainer.Iteration(), cfg.Iterations)
-	}
+	cli.ReportResume("cyclegan", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations)
 	fmt.Printf("cyclegan: X = %d images from %s, Y = %d images from %s; %d iterations into %s (starting at %d)\n",
 		imagesX.Len(), imagesX.Dir, imagesY.Len(), imagesY.Dir, cfg.Iterations, *outDir, trainer.Iteration())
 
@@ -134,7 +117,7 @@ func run() error {
 	defer stop()
 	err = trainer.Run(ctx, cyclegan.RunOptions{
 		Progress:      os.Stdout,
-		PlainProgress: !isTerminal(os.Stdout),
+		PlainProgress: !cli.IsTerminal(os.Stdout),
 	})
 	if err != nil {
 		return err
@@ -142,30 +125,4 @@ func run() error {
 	fmt.Printf("cyclegan: done; samples in %s, losses in %s\n",
 		filepath.Join(*outDir, cyclegan.SamplesDir), filepath.Join(*outDir, cyclegan.LossLogFile))
 	return nil
-}
-
-// overrideIfSet replaces *field with value when the flag was given (> 0).
-func overrideIfSet(field *int, value int) {
-	if value > 0 {
-		*field = value
-	}
-}
-
-func parseInts(list string) ([]int, error) {
-	var values []int
-	for _, part := range strings.Split(list, ",") {
-		v, err := strconv.Atoi(strings.TrimSpace(part))
-		if err != nil || v < 1 {
-			return nil, fmt.Errorf("invalid iteration %q: want positive integers separated by commas", part)
-		}
-		values = append(values, v)
-	}
-	return values, nil
-}
-
-// isTerminal reports whether f is a character device, where the progress bar
-// can redraw in place.
-func isTerminal(f *os.File) bool {
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }

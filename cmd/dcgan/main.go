@@ -12,31 +12,21 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
-
-	"github.com/catsynth/catsynth/internal/cli"
 
 	"github.com/catsynth/catsynth/backend"
 	"github.com/catsynth/catsynth/dataset"
 	"github.com/catsynth/catsynth/gan"
+	"github.com/catsynth/catsynth/internal/cli"
 )
 
 func main() {
-	if err := run(); err != nil {
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintln(os.Stderr, "dcgan: interrupted; the checkpoint is saved, run the same command again to resume")
-			os.Exit(130)
-		}
-		fmt.Fprintln(os.Stderr, "dcgan:", err)
-		os.Exit(1)
-	}
+	cli.Exit("dcgan", run())
 }
 
 func run() error {
@@ -71,12 +61,12 @@ func run() error {
 	cfg.ConvDim, cfg.NoiseSize, cfg.Norm, cfg.BatchSize = *convDim, *noiseSize, *norm, *batchSize
 	cfg.LearningRate, cfg.Beta1, cfg.Beta2 = *lr, *beta1, *beta2
 	cfg.Preprocess, cfg.Seed, cfg.ConvImpl, cfg.DiffAugment = *preprocess, *seed, *convImpl, *diffAugment
-	overrideIfSet(&cfg.Iterations, *iterations)
-	overrideIfSet(&cfg.SampleEvery, *sampleEvery)
-	overrideIfSet(&cfg.LogEvery, *logEvery)
-	overrideIfSet(&cfg.CheckpointEvery, *checkpointEvery)
+	cli.OverrideIfSet(&cfg.Iterations, *iterations)
+	cli.OverrideIfSet(&cfg.SampleEvery, *sampleEvery)
+	cli.OverrideIfSet(&cfg.LogEvery, *logEvery)
+	cli.OverrideIfSet(&cfg.CheckpointEvery, *checkpointEvery)
 	if *milestones != "" {
-		if cfg.Milestones, err = parseInts(*milestones); err != nil {
+		if cfg.Milestones, err = cli.ParseIterations(*milestones); err != nil {
 			return fmt.Errorf("-milestones: %w", err)
 		}
 	}
@@ -107,14 +97,7 @@ func run() error {
 		return err
 	}
 	defer trainer.Close()
-	if changes := trainer.ConfigChanges(); len(changes) > 0 {
-		fmt.Printf("dcgan: resuming with changed settings %s; the earlier config.json is kept as config.previous-N.json in %s\n",
-			strings.Join(changes, ", "), *outDir)
-	}
-	if trainer.Iteration() >= cfg.Iterations {
-		fmt.Printf("dcgan: the run in %s is already at iteration %d, so -iterations %d trains nothing; raise -iterations to continue\n",
-			*outDir, trainer.Iteration(), cfg.Iterations)
-	}
+	cli.ReportResume("dcgan", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations)
 	fmt.Printf("dcgan: %d images from %s, %s preprocessing, %d iterations into %s (starting at %d)\n",
 		images.Len(), images.Dir, cfg.Preprocess, cfg.Iterations, *outDir, trainer.Iteration())
 
@@ -122,7 +105,7 @@ func run() error {
 	defer stop()
 	err = trainer.Run(ctx, gan.RunOptions{
 		Progress:      os.Stdout,
-		PlainProgress: !isTerminal(os.Stdout),
+		PlainProgress: !cli.IsTerminal(os.Stdout),
 	})
 	if err != nil {
 		return err
@@ -130,30 +113,4 @@ func run() error {
 	fmt.Printf("dcgan: done; samples in %s, losses in %s\n",
 		filepath.Join(*outDir, gan.SamplesDir), filepath.Join(*outDir, gan.LossLogFile))
 	return nil
-}
-
-// overrideIfSet replaces *field with value when the flag was given (> 0).
-func overrideIfSet(field *int, value int) {
-	if value > 0 {
-		*field = value
-	}
-}
-
-func parseInts(list string) ([]int, error) {
-	var values []int
-	for _, part := range strings.Split(list, ",") {
-		v, err := strconv.Atoi(strings.TrimSpace(part))
-		if err != nil || v < 1 {
-			return nil, fmt.Errorf("invalid iteration %q: want positive integers separated by commas", part)
-		}
-		values = append(values, v)
-	}
-	return values, nil
-}
-
-// isTerminal reports whether f is a character device, where the progress bar
-// can redraw in place.
-func isTerminal(f *os.File) bool {
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }

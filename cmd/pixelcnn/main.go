@@ -14,31 +14,21 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/catsynth/catsynth/internal/cli"
-
 	"github.com/catsynth/catsynth/backend"
+	"github.com/catsynth/catsynth/internal/cli"
 	"github.com/catsynth/catsynth/pixelcnn"
 )
 
 func main() {
-	if err := run(); err != nil {
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintln(os.Stderr, "pixelcnn: interrupted; the checkpoint is saved, run the same command again to resume")
-			os.Exit(130)
-		}
-		fmt.Fprintln(os.Stderr, "pixelcnn:", err)
-		os.Exit(1)
-	}
+	cli.Exit("pixelcnn", run())
 }
 
 func run() error {
@@ -98,7 +88,7 @@ func run() error {
 		}
 	}
 	if *milestones != "" {
-		if cfg.Milestones, err = parseInts(*milestones); err != nil {
+		if cfg.Milestones, err = cli.ParseIterations(*milestones); err != nil {
 			return fmt.Errorf("-milestones: %w", err)
 		}
 	}
@@ -124,14 +114,7 @@ func run() error {
 		return err
 	}
 	defer trainer.Close()
-	if changes := trainer.ConfigChanges(); len(changes) > 0 {
-		fmt.Printf("pixelcnn: resuming with changed settings %s; the earlier config.json is kept as config.previous-N.json in %s\n",
-			strings.Join(changes, ", "), *outDir)
-	}
-	if trainer.Iteration() >= cfg.Iterations {
-		fmt.Printf("pixelcnn: the run in %s is already at iteration %d, so -iterations %d trains nothing; raise -iterations to continue\n",
-			*outDir, trainer.Iteration(), cfg.Iterations)
-	}
+	cli.ReportResume("pixelcnn", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations)
 	fmt.Printf("pixelcnn: %s, %d training and %d held-out images; h=%d, %d residual blocks; %d iterations into %s (starting at %d)\n",
 		images.Source, images.TrainCount(), images.TestCount(), cfg.Hidden, cfg.ResidualBlocks,
 		cfg.Iterations, *outDir, trainer.Iteration())
@@ -152,7 +135,7 @@ func run() error {
 	defer stop()
 	err = trainer.Run(ctx, pixelcnn.RunOptions{
 		Progress:      os.Stdout,
-		PlainProgress: !isTerminal(os.Stdout),
+		PlainProgress: !cli.IsTerminal(os.Stdout),
 		Label:         "PixelCNN " + cfg.Data,
 		OnSample: func(iteration int, path string, perImage time.Duration) {
 			fmt.Printf("\npixelcnn: iteration %d: samples in %s, %v per image\n", iteration, path, perImage.Round(time.Millisecond))
@@ -172,23 +155,4 @@ func run() error {
 	fmt.Printf("\npixelcnn: samples in %s, losses in %s\n",
 		filepath.Join(*outDir, pixelcnn.SamplesDir), filepath.Join(*outDir, pixelcnn.LossLogFile))
 	return nil
-}
-
-func parseInts(list string) ([]int, error) {
-	var values []int
-	for _, part := range strings.Split(list, ",") {
-		v, err := strconv.Atoi(strings.TrimSpace(part))
-		if err != nil || v < 1 {
-			return nil, fmt.Errorf("invalid iteration %q: want positive integers separated by commas", part)
-		}
-		values = append(values, v)
-	}
-	return values, nil
-}
-
-// isTerminal reports whether f is a character device, where the progress bar
-// can redraw in place.
-func isTerminal(f *os.File) bool {
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }

@@ -14,32 +14,22 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
-
-	"github.com/catsynth/catsynth/internal/cli"
 
 	"github.com/catsynth/catsynth/backend"
 	"github.com/catsynth/catsynth/dataset"
+	"github.com/catsynth/catsynth/internal/cli"
 	"github.com/catsynth/catsynth/mnist"
 	"github.com/catsynth/catsynth/vae"
 )
 
 func main() {
-	if err := run(); err != nil {
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintln(os.Stderr, "vae: interrupted; the checkpoint is saved, run the same command again to resume")
-			os.Exit(130)
-		}
-		fmt.Fprintln(os.Stderr, "vae:", err)
-		os.Exit(1)
-	}
+	cli.Exit("vae", run())
 }
 
 func run() error {
@@ -89,7 +79,7 @@ func run() error {
 	setString(&cfg.ConvImpl, *convImpl)
 	cfg.Seed = *seed
 	if *milestones != "" {
-		if cfg.Milestones, err = parseInts(*milestones); err != nil {
+		if cfg.Milestones, err = cli.ParseIterations(*milestones); err != nil {
 			return fmt.Errorf("-milestones: %w", err)
 		}
 	}
@@ -137,19 +127,12 @@ func run() error {
 		return err
 	}
 	defer trainer.Close()
-	if changes := trainer.ConfigChanges(); len(changes) > 0 {
-		fmt.Printf("vae: resuming with changed settings %s; the earlier config.json is kept as config.previous-N.json in %s\n",
-			strings.Join(changes, ", "), *outDir)
-	}
-	if trainer.Iteration() >= cfg.Iterations {
-		fmt.Printf("vae: the run in %s is already at iteration %d, so -iterations %d trains nothing; raise -iterations to continue\n",
-			*outDir, trainer.Iteration(), cfg.Iterations)
-	}
+	cli.ReportResume("vae", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations)
 	fmt.Printf("vae: %s, %d iterations into %s (starting at %d)\n", cfg.Dataset, cfg.Iterations, *outDir, trainer.Iteration())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	err = trainer.Run(ctx, vae.RunOptions{Progress: os.Stdout, PlainProgress: !isTerminal(os.Stdout), Label: "VAE " + cfg.Dataset})
+	err = trainer.Run(ctx, vae.RunOptions{Progress: os.Stdout, PlainProgress: !cli.IsTerminal(os.Stdout), Label: "VAE " + cfg.Dataset})
 	if err != nil {
 		return err
 	}
@@ -190,23 +173,4 @@ func setString(field *string, value string) {
 	if value != "" {
 		*field = value
 	}
-}
-
-func parseInts(list string) ([]int, error) {
-	var values []int
-	for _, part := range strings.Split(list, ",") {
-		v, err := strconv.Atoi(strings.TrimSpace(part))
-		if err != nil || v < 1 {
-			return nil, fmt.Errorf("invalid iteration %q: want positive integers separated by commas", part)
-		}
-		values = append(values, v)
-	}
-	return values, nil
-}
-
-// isTerminal reports whether f is a character device, where the progress bar
-// can redraw in place.
-func isTerminal(f *os.File) bool {
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }

@@ -3,10 +3,14 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 )
 
 // SetUsage makes -help print summary (one line on what the command does)
@@ -21,5 +25,62 @@ func SetUsage(summary string, examples ...string) {
 		}
 		fmt.Fprintf(out, "\nFlags:\n")
 		flag.PrintDefaults()
+	}
+}
+
+// ParseIterations reads a comma-separated list of positive iteration
+// numbers, as given to -milestones.
+func ParseIterations(list string) ([]int, error) {
+	var values []int
+	for _, part := range strings.Split(list, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil || v < 1 {
+			return nil, fmt.Errorf("invalid iteration %q: want positive integers separated by commas", part)
+		}
+		values = append(values, v)
+	}
+	return values, nil
+}
+
+// IsTerminal reports whether f is a character device, where the progress
+// bar can redraw in place.
+func IsTerminal(f *os.File) bool {
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
+
+// ReportResume prints, for the command name, the settings that changed
+// since the run resumed in outDir, and a warning when that run is already
+// at or past the requested number of iterations.
+func ReportResume(name, outDir string, changes []string, iteration, iterations int) {
+	if len(changes) > 0 {
+		fmt.Printf("%s: resuming with changed settings %s; the earlier config.json is kept as config.previous-N.json in %s\n",
+			name, strings.Join(changes, ", "), outDir)
+	}
+	if iteration >= iterations {
+		fmt.Printf("%s: the run in %s is already at iteration %d, so -iterations %d trains nothing; raise -iterations to continue\n",
+			name, outDir, iteration, iterations)
+	}
+}
+
+// Exit ends the command name after run returned err: status 0 for nil, 130
+// for an interruption (the checkpoint is saved by then), and 1 otherwise.
+func Exit(name string, err error) {
+	if err == nil {
+		os.Exit(0)
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintf(os.Stderr, "%s: interrupted; the checkpoint is saved, run the same command again to resume\n", name)
+		os.Exit(130)
+	}
+	fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+	os.Exit(1)
+}
+
+// OverrideIfSet replaces *field with value when the flag was given, which
+// these commands mark by a value > 0.
+func OverrideIfSet(field *int, value int) {
+	if value > 0 {
+		*field = value
 	}
 }

@@ -1,0 +1,30 @@
+package cli
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestParseIterations(t *testing.T) {
+	got, err := ParseIterations("200, 4000,26000")
+	if err != nil || !slices.Equal(got, []int{200, 4000, 26000}) {
+		t.Errorf("ParseIterations = %v, %v; want [200 4000 26000]", got, err)
+	}
+	for _, bad := range []string{"", "10,,20", "0", "-5", "ten"} {
+		if _, err := ParseIterations(bad); err == nil {
+			t.Errorf("ParseIterations(%q) returned no error", bad)
+		}
+	}
+}
+
+func TestOverrideIfSet(t *testing.T) {
+	field := 300
+	OverrideIfSet(&field, 0)
+	if field != 300 {
+		t.Errorf("unset flag changed the field to %d", field)
+	}
+	OverrideIfSet(&field, 50)
+	if field != 50 {
+		t.Errorf("field %d after a flag of 50, want 50", field)
+	}
+}
