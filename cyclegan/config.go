@@ -33,6 +33,7 @@ import (
 
 	"github.com/catsynth/catsynth/dataset"
 	"github.com/catsynth/catsynth/layers"
+	"github.com/catsynth/catsynth/runconfig"
 )
 
 // ImageSize is the side of the images of both domains.
@@ -263,12 +264,5 @@ func (c Config) architectureFields() map[string]any {
 // checkResumable returns an error when saved, the configuration of an
 // earlier run in the same folder, has another architecture than c.
 func (c Config) checkResumable(saved Config, path string) error {
-	want := saved.architectureFields()
-	for name, value := range c.architectureFields() {
-		if fmt.Sprint(want[name]) != fmt.Sprint(value) {
-			return fmt.Errorf("cyclegan: %s was %v in the run saved in %s but is %v now: use another output folder, or the same %s to resume",
-				name, want[name], path, value, name)
-		}
-	}
-	return nil
+	return runconfig.CheckArchitecture("cyclegan", saved.architectureFields(), c.architectureFields(), path)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/catsynth/catsynth/augment"
 	"github.com/catsynth/catsynth/dataset"
 	"github.com/catsynth/catsynth/layers"
+	"github.com/catsynth/catsynth/runconfig"
 )
 
 // ImageSize is the side of the images the DCGAN generates and judges.
@@ -190,12 +191,5 @@ func (c Config) architectureFields() map[string]any {
 // checkResumable returns an error when saved, the configuration of an
 // earlier run in the same folder, has another architecture than c.
 func (c Config) checkResumable(saved Config, path string) error {
-	want := saved.architectureFields()
-	for name, value := range c.architectureFields() {
-		if fmt.Sprint(want[name]) != fmt.Sprint(value) {
-			return fmt.Errorf("gan: %s was %v in the run saved in %s but is %v now: use another output folder, or the same %s to resume",
-				name, want[name], path, value, name)
-		}
-	}
-	return nil
+	return runconfig.CheckArchitecture("gan", saved.architectureFields(), c.architectureFields(), path)
 }

@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	"github.com/catsynth/catsynth/layers"
+	"github.com/catsynth/catsynth/runconfig"
 )
 
 // Data names accepted by Config.Data.
@@ -250,12 +251,5 @@ func (c Config) checkResumable(saved Config, path string) error {
 		return map[string]any{"data": x.Data, "image_size": x.ImageSize, "hidden": x.Hidden,
 			"residual_blocks": x.ResidualBlocks, "binarization": x.Binarization}
 	}
-	want := fields(saved)
-	for name, value := range fields(c) {
-		if fmt.Sprint(want[name]) != fmt.Sprint(value) {
-			return fmt.Errorf("pixelcnn: %s was %v in the run saved in %s but is %v now: use another output folder, or the same %s to resume",
-				name, want[name], path, value, name)
-		}
-	}
-	return nil
+	return runconfig.CheckArchitecture("pixelcnn", fields(saved), fields(c), path)
 }

@@ -125,3 +125,22 @@ func writeAtomically(path string, data []byte) error {
 	}
 	return nil
 }
+
+// CheckArchitecture returns an error when a setting that fixes the shapes
+// of the variables differs between the run saved in path and the current
+// one. saved and current map setting names to values; the first differing
+// name, in sorted order, is named in the error, prefixed by pkg.
+func CheckArchitecture(pkg string, saved, current map[string]any, path string) error {
+	names := make([]string, 0, len(current))
+	for name := range current {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if fmt.Sprint(saved[name]) != fmt.Sprint(current[name]) {
+			return fmt.Errorf("%s: %s was %v in the run saved in %s but is %v now: use another output folder, or the same %s to resume",
+				pkg, name, saved[name], path, current[name], name)
+		}
+	}
+	return nil
+}

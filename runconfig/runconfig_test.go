@@ -102,3 +102,18 @@ func TestSaveRejectsCorruptFile(t *testing.T) {
 		t.Errorf("Save over a corrupt file: error %v, want one naming %s", err, path)
 	}
 }
+
+func TestCheckArchitecture(t *testing.T) {
+	saved := map[string]any{"conv_dim": 32, "norm": "instance"}
+	if err := CheckArchitecture("gan", saved, map[string]any{"conv_dim": 32, "norm": "instance"}, "run/config.json"); err != nil {
+		t.Errorf("same architecture: %v", err)
+	}
+	err := CheckArchitecture("gan", saved, map[string]any{"conv_dim": 16, "norm": "batch"}, "run/config.json")
+	if err == nil {
+		t.Fatal("another architecture returned no error")
+	}
+	want := "gan: conv_dim was 32 in the run saved in run/config.json but is 16 now"
+	if !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error %q, want it to start with %q", err, want)
+	}
+}

@@ -245,12 +245,5 @@ func (t *Trainer) ConfigChanges() []string { return t.configChanges }
 // checkArchitecture returns an error when saved, the configuration of an
 // earlier run in the folder of path, has another architecture than cfg.
 func checkArchitecture(cfg, saved Config, path string) error {
-	want := saved.architectureFields()
-	for name, value := range cfg.architectureFields() {
-		if fmt.Sprint(want[name]) != fmt.Sprint(value) {
-			return fmt.Errorf("vae: %s was %v in the run saved in %s but is %v now: use another output folder, or the same %s to resume",
-				name, want[name], path, value, name)
-		}
-	}
-	return nil
+	return runconfig.CheckArchitecture("vae", saved.architectureFields(), cfg.architectureFields(), path)
 }
