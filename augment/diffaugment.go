@@ -1,7 +1,7 @@
 // Package augment implements DiffAugment (Zhao et al. 2020, "Differentiable
-// Augmentation for Data-Efficient GAN Training"): augmentations applied to
-// every image the discriminator sees, real and fake, built from graph ops
-// that are differentiable with respect to the images, so that the
+// Augmentation for Data-Efficient GAN Training"). The augmentations apply to
+// every image given to the discriminator, real and fake. They are built from
+// graph ops that are differentiable with respect to the images, so the
 // generator's gradient passes through them.
 //
 // A Policy is a list of operations parsed from a string such as
@@ -174,8 +174,8 @@ func shiftMatrix(g *Graph, dtype dtypes.DType, shift *Node, batch, size int) *No
 }
 
 // cutout zeroes, in each image, the square of side height/2 by width/2
-// centered at (cy, cx), drawn uniformly from [0, height] x [0, width] by
-// uniforms uy and ux; the square is clipped at the border.
+// centered at (cy, cx). The center is drawn uniformly from [0, height] x
+// [0, width] by uniforms uy and ux, and the square is clipped at the border.
 func cutout(x, uy, ux *Node) *Node {
 	dims := x.Shape().Dimensions
 	batch, height, width := dims[0], dims[1], dims[2]

@@ -78,7 +78,7 @@ type Config struct {
 	// two more generator passes per iteration. Default 0 (off).
 	LambdaIdentity float64 `json:"lambda_identity"`
 	// PoolSize is the number of past fakes kept per domain: each
-	// discriminator then sees, half of the time, an earlier fake in place of
+	// discriminator is then shown, half of the time, an earlier fake in place of
 	// the current one (see fakePool). The CycleGAN paper used 50. Default 0
 	// (off). The pools are saved with the checkpoints.
 	PoolSize int `json:"pool_size"`

@@ -31,7 +31,7 @@ func newFakePool(capacity int) *fakePool {
 	return &fakePool{capacity: capacity, images: make([]float32, capacity*imageLength)}
 }
 
-// query returns the batch a discriminator sees for the n fakes in
+// query returns the batch a discriminator is shown for the n fakes in
 // fakes [n, 64, 64, 3], updating the pool as the type documentation
 // describes. fakes is not modified.
 func (p *fakePool) query(fakes []float32, n int, rng *rand.Rand) []float32 {

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// fakeClock returns a clock that advances only when told to.
+// fakeClock returns a clock that advances only when advance is called.
 func fakeClock(start time.Time) (now func() time.Time, advance func(time.Duration)) {
 	current := start
 	return func() time.Time { return current }, func(d time.Duration) { current = current.Add(d) }

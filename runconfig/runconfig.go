@@ -20,11 +20,11 @@ import (
 )
 
 // Save writes cfg, encoded as indented JSON, to path. When path already
-// holds a configuration, decodes it into a value of cfg's type, calls
-// checkResumable with it (which returns an error for an architecture that
-// cannot resume), and keeps it as config.previous-N.json next to path when
-// the new configuration differs. It returns the JSON names of the settings
-// that changed, sorted; none for a new run.
+// contains a configuration, Save decodes it into a value of cfg's type and
+// passes it to checkResumable, which returns an error for an architecture
+// that cannot resume. When the new configuration differs, the earlier file
+// is kept as config.previous-N.json next to path. Save returns the JSON
+// names of the settings that changed, sorted, and none for a new run.
 //
 // cfg must be a struct or a pointer to one.
 func Save[C any](path string, cfg C, checkResumable func(saved C) error) (changed []string, err error) {

@@ -14,7 +14,7 @@ import (
 	"github.com/catsynth/catsynth/dataset"
 )
 
-// childResult is what a child process prints: the step times and the FLOPs
+// childResult is the JSON line that a child process prints: the step times and the FLOPs
 // of one model on one backend.
 type childResult struct {
 	Backend     string          `json:"backend"`

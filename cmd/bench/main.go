@@ -1,7 +1,7 @@
 // Command bench times the training step of each catsynth model on every
-// backend available here and prints the median, the 5th and 95th
-// percentiles and GFLOP/s; with -torch it also runs the PyTorch peer script
-// in the same run and prints our/PyTorch ratios.
+// backend available here. It prints the median, the 5th and 95th
+// percentiles, GFLOP/s and peak memory. With -torch it also runs the
+// PyTorch peer script in the same run and prints our/PyTorch ratios.
 //
 //	go run ./cmd/bench                       # DCGAN on the go backend, and XLA if its plugin is installed
 //	go run ./cmd/bench -steps 30 -torch ../shared/bench/torch_reference.py

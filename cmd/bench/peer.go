@@ -16,8 +16,8 @@ type peerResult struct {
 	maxRSS int64
 }
 
-// defaultPython prefers Debian's interpreter, which sees the python3-torch
-// package, over a python3 earlier on the PATH (a pyenv or virtualenv one).
+// defaultPython prefers Debian's interpreter, which can import the
+// python3-torch package, over a python3 earlier on the PATH (a pyenv or virtualenv one).
 func defaultPython() string {
 	if _, err := os.Stat("/usr/bin/python3"); err == nil {
 		return "/usr/bin/python3"
