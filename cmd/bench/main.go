@@ -100,12 +100,12 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	images, err := benchImages()
-	if err != nil {
-		fail(err)
-	}
-
 	if *child != "" {
+		// Only the child processes train, so only they load the images.
+		images, err := benchImages()
+		if err != nil {
+			fail(err)
+		}
 		if err := runChild(*child, configs[0], images, *convImpl, *warmup, *steps); err != nil {
 			fail(err)
 		}
