@@ -31,7 +31,7 @@ GONB_VERSION := $(shell awk '$$1 == "require" { $$1 = ""; $$0 = $$0 } $$1 == "gi
 # have per-target defaults below.
 NB ?= notebooks/dcgan.ipynb
 CELL_TIMEOUT ?= 3600
-TEST_TIMEOUT ?= 60m
+TEST_TIMEOUT ?= 30m
 TESTFLAGS ?= -count=1
 LAB_PORT ?= 8888
 

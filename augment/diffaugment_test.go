@@ -10,15 +10,17 @@ import (
 	_ "github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/catsynth/catsynth/backend"
 )
 
 func goBackend(t *testing.T) compute.Backend {
 	t.Helper()
-	backend, err := compute.NewWithConfig("go")
+	b, err := backend.Create("go")
 	if err != nil {
 		t.Fatalf("creating the go backend: %v", err)
 	}
-	return backend
+	return b
 }
 
 // counting returns a [1, size, size, 1] image whose pixel (i, j) is

@@ -9,6 +9,9 @@
 //     folders of PJRT_PLUGIN_LIBRARY_PATH.
 //  3. GoMLX's pure Go backend, with a note on how to get XLA.
 //
+// The pure Go backend ("go") always gets a worker pool of GoWorkers()
+// slots, which avoids a hang of its scheduler. GoParallelism explains why.
+//
 // On its own it never downloads anything: it gives go-xla an absolute plugin
 // path, for which go-xla skips its automatic plugin download. A
 // GOMLX_BACKEND such as "xla:cuda" is passed to go-xla unchanged, so go-xla
@@ -20,6 +23,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"runtime"
 	"strings"
 
 	"github.com/gomlx/compute"
@@ -64,7 +69,7 @@ type Choice struct {
 // Note then reports the failure.
 func New() (*Choice, error) {
 	if config, set := os.LookupEnv(EnvBackend); set && config != "" {
-		b, err := create(config)
+		b, err := Create(config)
 		if err != nil {
 			return nil, fmt.Errorf("backend: %s=%q failed: %w; unset it to let catsynth choose, or use \"go\"", EnvBackend, config, err)
 		}
@@ -74,14 +79,14 @@ func New() (*Choice, error) {
 	var xlaFailure string
 	if plugin := FindPlugin(); plugin != "" {
 		config := "xla:" + plugin
-		b, err := create(config)
+		b, err := Create(config)
 		if err == nil {
 			return &Choice{Backend: b, Config: config, Note: describe(b)}, nil
 		}
 		xlaFailure = fmt.Sprintf("the XLA plugin %s failed to load (%v); ", plugin, err)
 	}
 
-	b, err := create("go")
+	b, err := Create("go")
 	if err != nil {
 		return nil, fmt.Errorf("backend: the pure Go backend failed: %w", err)
 	}
@@ -89,14 +94,70 @@ func New() (*Choice, error) {
 	return &Choice{Backend: b, Config: "go", Note: note}, nil
 }
 
-// create builds a backend, turning GoMLX's panics into errors.
-func create(config string) (b compute.Backend, err error) {
+// GoParallelism is the least number of worker-pool slots that Create gives
+// the pure Go backend, in place of its default of twice GOMAXPROCS; see
+// GoWorkers.
+//
+// NOTE: in gomlx/compute v0.1.2 the Go backend runs each ready op of a graph
+// in a slot of its worker pool, and a large matmul then requests more slots
+// from the same pool (workerspool.Pool.Saturate) and waits until one frees up.
+// When every slot holds such a matmul, none ever frees up and the training
+// step hangs. With the default pool this hung the CycleGAN step in 2 of 3
+// runs on 2 cores, a VAE test in CI, and a test graph of 32 parallel
+// matmuls every time (TestGoBackendRunsManyParallelMatmuls). With 64 slots
+// that test and the CycleGAN tests pass; our widest graph, CycleGAN's
+// generator step, runs two generators and two discriminators side by side,
+// far fewer than 64 matmuls at once. Each matmul still splits its work in
+// GOMAXPROCS parts. The alternative, "go:ops_sequential", avoids the hang
+// too, but made the DCGAN, VAE and PixelCNN steps 1.6 to 1.8 times slower
+// on 2 cores.
+const GoParallelism = 64
+
+// Create builds the backend for a GoMLX configuration string, such as "go",
+// "go:ops_sequential" or "xla:/abs/path/plugin.so", and turns GoMLX's panics
+// into errors. For exactly "go" it sets the worker pool to GoWorkers()
+// slots. Any other "go:..." configuration is passed through unchanged.
+func Create(config string) (b compute.Backend, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)
 		}
 	}()
-	return compute.NewWithConfig(config)
+	b, err = compute.NewWithConfig(config)
+	if err != nil || config != "go" {
+		return b, err
+	}
+	if err := setWorkers(b, GoWorkers()); err != nil {
+		b.Finalize()
+		return nil, fmt.Errorf("backend: sizing the Go backend's worker pool: %w", err)
+	}
+	return b, nil
+}
+
+// GoWorkers returns the worker-pool size that Create gives the pure Go
+// backend: GoParallelism, or twice GOMAXPROCS when that is larger.
+func GoWorkers() int {
+	return max(GoParallelism, 2*runtime.GOMAXPROCS(0))
+}
+
+// setWorkers sets the size of the Go backend's worker pool by reflection.
+// The backend's option "parallelism=N" does the same but also prints a line
+// to stdout, where the benchmark's child processes write their JSON.
+func setWorkers(b compute.Backend, n int) error {
+	v := reflect.ValueOf(b)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("unexpected backend type %T", b)
+	}
+	workers := v.Elem().FieldByName("Workers")
+	if !workers.IsValid() {
+		return fmt.Errorf("backend type %T has no Workers field", b)
+	}
+	set := workers.MethodByName("SetMaxParallelism")
+	if !set.IsValid() {
+		return fmt.Errorf("the worker pool of %T has no SetMaxParallelism method", b)
+	}
+	set.Call([]reflect.Value{reflect.ValueOf(n)})
+	return nil
 }
 
 // describe names the backend; its description already includes the

@@ -1,10 +1,12 @@
 package backend
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -105,5 +107,71 @@ func TestNewUsesInstalledPlugin(t *testing.T) {
 	}, []float32{1, 2, 3})
 	if v := tensors.MustCopyFlatData[float32](got)[0]; v != 14 {
 		t.Errorf("sum of squares of [1 2 3] on XLA = %g, want 14", v)
+	}
+}
+
+// TestGoBackendRunsManyParallelMatmuls runs a graph with 32 independent
+// matmuls of 256x256 matrices, 30 times, on Create("go"). With the Go
+// backend's default worker pool (4 slots on 2 cores) this graph hangs: the
+// matmuls hold every slot and each waits for more (see GoParallelism). The
+// test then fails after two minutes instead of hanging the test binary.
+func TestGoBackendRunsManyParallelMatmuls(t *testing.T) {
+	b, err := Create("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desc := b.Description(); !strings.Contains(desc, fmt.Sprintf("parallelism=%d", GoWorkers())) {
+		t.Errorf("Description() = %q, want parallelism=%d", desc, GoWorkers())
+	}
+	const n, size = 32, 256
+	exec, err := graph.NewExec(b, func(x *graph.Node) *graph.Node {
+		var sum *graph.Node
+		for i := range n {
+			a := graph.MulScalar(x, float64(i+1))
+			p := graph.ReduceAllSum(graph.MatMul(a, a))
+			if sum == nil {
+				sum = p
+			} else {
+				sum = graph.Add(sum, p)
+			}
+		}
+		return sum
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		for range 30 {
+			input := make([][]float32, size)
+			for r := range input {
+				input[r] = make([]float32, size)
+				input[r][r] = 1
+			}
+			out, err := exec.Exec(tensors.FromValue(input))
+			if err != nil {
+				done <- err
+				return
+			}
+			// Each matmul squares (i+1)*I, whose entries sum to size*(i+1)^2.
+			got := float64(tensors.ToScalar[float32](out[0]))
+			want := 0.0
+			for i := range n {
+				want += float64(size * (i + 1) * (i + 1))
+			}
+			if diff := got - want; diff > 1e-4*want || diff < -1e-4*want {
+				done <- fmt.Errorf("sum of the matmuls = %g, want %g", got, want)
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the graph of parallel matmuls did not finish in 2 minutes: the Go backend's worker pool is likely deadlocked")
 	}
 }

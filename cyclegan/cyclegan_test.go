@@ -20,6 +20,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
+	"github.com/catsynth/catsynth/backend"
 	"github.com/catsynth/catsynth/dataset"
 	"github.com/catsynth/catsynth/imgrid"
 	"github.com/catsynth/catsynth/trainlog"
@@ -27,11 +28,11 @@ import (
 
 func goBackend(t testing.TB) compute.Backend {
 	t.Helper()
-	backend, err := compute.NewWithConfig(GoBackendConfig)
+	b, err := backend.Create("go")
 	if err != nil {
 		t.Fatalf("creating the go backend: %v", err)
 	}
-	return backend
+	return b
 }
 
 // catDomains loads the real Russian Blue and Grumpy cats, skipping the test
@@ -516,10 +517,10 @@ func TestBenchStep(t *testing.T) {
 }
 
 // BenchmarkStep times one CycleGAN iteration (both discriminator updates
-// and the joint generator update, batch 16) on the backend that NewBackend
+// and the joint generator update, batch 16) on the backend that backend.New
 // picks (GOMLX_BACKEND selects one) and reports GFLOP/s.
 func BenchmarkStep(b *testing.B) {
-	choice, err := NewBackend()
+	choice, err := backend.New()
 	if err != nil {
 		b.Fatal(err)
 	}

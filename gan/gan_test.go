@@ -15,17 +15,18 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
+	"github.com/catsynth/catsynth/backend"
 	"github.com/catsynth/catsynth/dataset"
 	"github.com/catsynth/catsynth/trainlog"
 )
 
 func goBackend(t testing.TB) compute.Backend {
 	t.Helper()
-	backend, err := compute.NewWithConfig("go")
+	b, err := backend.Create("go")
 	if err != nil {
 		t.Fatalf("creating the go backend: %v", err)
 	}
-	return backend
+	return b
 }
 
 // grumpyImages loads the real Grumpy cat images, skipping the test when no

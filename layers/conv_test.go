@@ -10,16 +10,18 @@ import (
 	_ "github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/catsynth/catsynth/backend"
 )
 
 // goBackend returns GoMLX's pure Go backend, which every machine has.
 func goBackend(t testing.TB) compute.Backend {
 	t.Helper()
-	backend, err := compute.NewWithConfig("go")
+	b, err := backend.Create("go")
 	if err != nil {
 		t.Fatalf("creating the go backend: %v", err)
 	}
-	return backend
+	return b
 }
 
 func randomTensor(rng *rand.Rand, dims ...int) *tensors.Tensor {

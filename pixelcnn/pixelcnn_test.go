@@ -15,11 +15,13 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	_ "github.com/gomlx/compute/gobackend"
+
+	"github.com/catsynth/catsynth/backend"
 )
 
 func goBackend(t testing.TB) compute.Backend {
 	t.Helper()
-	backend, err := compute.NewWithConfig("go")
+	backend, err := backend.Create("go")
 	if err != nil {
 		t.Fatalf("creating the Go backend: %v", err)
 	}

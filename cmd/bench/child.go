@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"time"
 
-	"github.com/gomlx/compute"
-
-	"github.com/catsynth/catsynth/cyclegan"
+	"github.com/catsynth/catsynth/backend"
 	"github.com/catsynth/catsynth/dataset"
 )
 
@@ -61,12 +60,7 @@ func runChild(model, config string, images *dataset.Images, convImpl string, war
 	if chosen == nil {
 		return fmt.Errorf("unknown model %q", model)
 	}
-	if config == "go" && chosen.name == "CycleGAN" {
-		// The parallel scheduler of the Go backend can deadlock on this
-		// graph; see cyclegan.GoBackendConfig.
-		config = cyclegan.GoBackendConfig
-	}
-	b, err := compute.NewWithConfig(config)
+	b, err := backend.Create(config)
 	if err != nil {
 		return fmt.Errorf("backend %q: %w", config, err)
 	}
@@ -82,8 +76,8 @@ func runChild(model, config string, images *dataset.Images, convImpl string, war
 		return fmt.Errorf("%s on %s: %w", model, b.String(), err)
 	}
 	backendName := b.String()
-	if config == cyclegan.GoBackendConfig {
-		backendName += " (ops_sequential)"
+	if strings.HasPrefix(config, "go:") {
+		backendName = config // names the Go backend's options, e.g. "go:ops_sequential"
 	}
 	return json.NewEncoder(os.Stdout).Encode(childResult{Backend: backendName, Durations: durations, FlopsInStep: flops})
 }

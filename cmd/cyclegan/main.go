@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/catsynth/catsynth/backend"
 	"github.com/catsynth/catsynth/cyclegan"
 	"github.com/catsynth/catsynth/dataset"
 	"github.com/catsynth/catsynth/internal/cli"
@@ -98,7 +99,7 @@ func run() error {
 		}
 	}
 
-	choice, err := cyclegan.NewBackend()
+	choice, err := backend.New()
 	if err != nil {
 		return err
 	}
