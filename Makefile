@@ -64,7 +64,7 @@ help:
 	@echo "  make run          check the data, then run notebooks/dcgan.ipynb with PRESET=quick into out/run-DATE/"
 	@echo "  make test         go vet and go test ./..., notebooks included (CATSYNTH_NOTEBOOK_TEST=1)"
 	@echo "  make lab          start JupyterLab on 127.0.0.1:$(LAB_PORT) with the catsynth kernel"
-	@echo "  make notebook     run NB (default $(NB)) with PRESET (default smoke) into OUT"
+	@echo "  make notebook     run NB (a path or a name such as diffaugment; default $(NB)) with PRESET (default smoke) into OUT"
 	@echo "  make bench        time every training step on each backend, update docs/benchmarks.md"
 	@echo "  make clean-tools  remove .venv, .tools and .jupyter"
 	@echo "Variables: CATSYNTH_DATA (image folder), CELL_TIMEOUT (seconds per cell, default $(CELL_TIMEOUT)),"
@@ -134,10 +134,15 @@ run: setup
 	bash scripts/run-notebook.sh notebooks/dcgan.ipynb "$(or $(PRESET),quick)" "$$out"
 
 notebook: setup
-	@"$(GO)" run ./cmd/checkdata
-	@name="$$(basename "$(NB)" .ipynb)"; \
-	out="$(OUT)"; [[ -n "$$out" ]] || out="out/$$name-$(or $(PRESET),smoke)-$$(date +%Y%m%d-%H%M%S)"; \
-	bash scripts/run-notebook.sh "$(NB)" "$(or $(PRESET),smoke)" "$$out"
+	@nb="$(NB)"; \
+	if [[ ! -f "$$nb" ]]; then \
+	  for candidate in "notebooks/$$nb" "notebooks/$$nb.ipynb"; do [[ -f "$$candidate" ]] && nb="$$candidate" && break; done; \
+	fi; \
+	if [[ ! -f "$$nb" ]]; then echo "make notebook: no notebook $$nb; choose one of: $$(ls notebooks/*.ipynb | tr '\n' ' ')" >&2; exit 2; fi; \
+	"$(GO)" run ./cmd/checkdata && \
+	name="$$(basename "$$nb" .ipynb)" && \
+	out="$(OUT)" && { [[ -n "$$out" ]] || out="out/$$name-$(or $(PRESET),smoke)-$$(date +%Y%m%d-%H%M%S)"; } && \
+	bash scripts/run-notebook.sh "$$nb" "$(or $(PRESET),smoke)" "$$out"
 
 test: setup
 	"$(GO)" vet ./...

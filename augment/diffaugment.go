@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
@@ -189,6 +190,29 @@ func cutout(x, uy, ux *Node) *Node {
 	zeroed := LogicalAnd(inside(uy, height, 1), inside(ux, width, 2))
 	keep := ConvertDType(LogicalNot(zeroed), x.DType())
 	return Mul(x, keep)
+}
+
+// Preview applies the policy to a batch of images outside training, to show
+// the images a discriminator receives. pixels holds n images [n, height, width,
+// channels] flattened, and the result has the same layout. The draws come
+// from Uniforms(seed, 0, n). The empty policy returns a copy of pixels.
+func (p Policy) Preview(backend compute.Backend, pixels []float32, n, height, width, channels int, seed uint64) (out []float32, err error) {
+	if n < 1 || height < 1 || width < 1 || channels < 1 || len(pixels) != n*height*width*channels {
+		return nil, fmt.Errorf("augment: preview of %d values as [%d, %d, %d, %d] images: the sizes must be positive and multiply to the length", len(pixels), n, height, width, channels)
+	}
+	if len(p) == 0 {
+		return slices.Clone(pixels), nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("augment: preview of policy %q: %v", p, r)
+		}
+	}()
+	x := tensors.FromFlatDataAndDimensions(slices.Clone(pixels), n, height, width, channels)
+	// MulScalar keeps the output a new node even where the policy leaves x
+	// unchanged, which GoMLX's executor requires.
+	result := MustExecOnce(backend, func(x, u *Node) *Node { return MulScalar(p.Apply(x, u), 1) }, x, p.Uniforms(seed, 0, n))
+	return tensors.MustCopyFlatData[float32](result), nil
 }
 
 // Names returns the valid operation names, sorted.

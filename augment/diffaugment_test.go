@@ -2,6 +2,7 @@ package augment
 
 import (
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/catsynth/catsynth/backend"
+	"github.com/catsynth/catsynth/dataset"
 )
 
 func goBackend(t *testing.T) compute.Backend {
@@ -189,5 +191,66 @@ func TestUniformsSeeded(t *testing.T) {
 		if v < 0 || v >= 1 {
 			t.Fatalf("draw %g outside [0, 1)", v)
 		}
+	}
+}
+
+// TestPreviewOnRealCats augments four real Grumpy cats with cutout. Every
+// image must get at least the 16x16 corner of its square zeroed. No pixel of
+// the images is exactly 0 before, because 0 is level 127.5 of 0..255. The
+// same seed must repeat the result, and another seed must change it.
+func TestPreviewOnRealCats(t *testing.T) {
+	root, err := dataset.Root("")
+	if err != nil {
+		t.Skipf("no cat data: %v", err)
+	}
+	images, err := dataset.Load(filepath.Join(root, dataset.GrumpyDir), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, size = 4, 64
+	per := size * size * 3
+	pixels := images.Pixels[:n*per]
+	b := goBackend(t)
+
+	none, err := Policy(nil).Preview(b, pixels, n, size, size, 3, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(none, pixels) || &none[0] == &pixels[0] {
+		t.Error("the empty policy's preview is not an equal copy of the images")
+	}
+
+	cut, err := Policy{Cutout}.Preview(b, pixels, n, size, size, 3, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		zeros := 0
+		for _, v := range cut[i*per : (i+1)*per] {
+			if v == 0 {
+				zeros++
+			}
+		}
+		if zeros < 16*16*3 {
+			t.Errorf("image %d: %d zeroed values after cutout, want at least %d", i, zeros, 16*16*3)
+		}
+	}
+	again, err := Policy{Cutout}.Preview(b, pixels, n, size, size, 3, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := Policy{Cutout}.Preview(b, pixels, n, size, size, 3, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(again, cut) {
+		t.Error("the same seed gave another preview")
+	}
+	if slices.Equal(other, cut) {
+		t.Error("seeds 1 and 2 gave the same preview")
+	}
+
+	if _, err := (Policy{Color}).Preview(b, pixels, n, size, size, 4, 1); err == nil || !strings.Contains(err.Error(), "[4, 64, 64, 4]") {
+		t.Errorf("preview with a wrong channel count: %v, want an error giving the shape", err)
 	}
 }

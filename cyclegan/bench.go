@@ -9,6 +9,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
+	"github.com/catsynth/catsynth/augment"
 	"github.com/catsynth/catsynth/gan"
 	"github.com/catsynth/catsynth/layers"
 )
@@ -68,20 +69,40 @@ func (c Config) StepFLOPs() int64 {
 // a function that runs one iteration and the iteration's FLOPs by
 // StepFLOPs. The first call of step also compiles the graphs.
 func BenchStep(backend compute.Backend) (step func() error, flopsPerStep int64, err error) {
+	return BenchStepWith(backend, "")
+}
+
+// BenchStepWith is BenchStep with the DiffAugment policy diffAugment (""
+// for none) on every discriminator input. The FLOP count leaves the
+// augmentation out.
+func BenchStepWith(backend compute.Backend, diffAugment string) (step func() error, flopsPerStep int64, err error) {
 	cfg := DefaultConfig()
+	cfg.DiffAugment = diffAugment
+	policy, err := augment.Parse(diffAugment)
+	if err != nil {
+		return nil, 0, fmt.Errorf("cyclegan: diffaugment: %w", err)
+	}
 	store := model.NewStore()
 	store.SetParam(layers.ParamConvImpl, cfg.ConvImpl)
 	if err := store.SetRNGStateFromSeed(cfg.Seed); err != nil {
 		return nil, 0, fmt.Errorf("cyclegan: seeding the model: %w", err)
 	}
-	dStep, err := model.NewExec(backend, store, func(scope *model.Scope, realX, realY *Node) (*Node, *Node) {
-		return DiscriminatorStepGraph(scope, cfg, realX, realY)
+	// Without a policy the draws are an unused input of one value per
+	// sample. GoMLX's executors accept a parameter that no output uses.
+	augmentOrNil := func(u *Node) *Node {
+		if len(policy) == 0 {
+			return nil
+		}
+		return u
+	}
+	dStep, err := model.NewExec(backend, store, func(scope *model.Scope, realX, realY, u *Node) (*Node, *Node) {
+		return DiscriminatorStepGraph(scope, cfg, realX, realY, augmentOrNil(u))
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("cyclegan: building the discriminator step: %w", err)
 	}
-	gStep, err := model.NewExec(backend, store, func(scope *model.Scope, realX, realY *Node) []*Node {
-		losses := GeneratorStepGraph(scope, cfg, realX, realY)
+	gStep, err := model.NewExec(backend, store, func(scope *model.Scope, realX, realY, u *Node) []*Node {
+		losses := GeneratorStepGraph(scope, cfg, realX, realY, augmentOrNil(u))
 		return []*Node{losses.GXY, losses.GYX, losses.Cycle}
 	})
 	if err != nil {
@@ -97,11 +118,17 @@ func BenchStep(backend compute.Backend) (step func() error, flopsPerStep int64, 
 		return tensors.FromFlatDataAndDimensions(pixels, cfg.BatchSize, ImageSize, ImageSize, 3)
 	}
 	realX, realY := randomImages(), randomImages()
+	draw := uint64(0)
 	step = func() error {
-		if _, _, err := dStep.Exec2(realX, realY); err != nil {
+		// New draws every step, as in training. A tensor given to Exec may
+		// be donated, so none is reused.
+		draw += 2
+		uD := policy.Uniforms(uint64(cfg.Seed), draw, 4*cfg.BatchSize)
+		uG := policy.Uniforms(uint64(cfg.Seed), draw+1, 2*cfg.BatchSize)
+		if _, _, err := dStep.Exec2(realX, realY, uD); err != nil {
 			return fmt.Errorf("cyclegan: discriminator update: %w", err)
 		}
-		if _, err := gStep.Exec(realX, realY); err != nil {
+		if _, err := gStep.Exec(realX, realY, uG); err != nil {
 			return fmt.Errorf("cyclegan: generator update: %w", err)
 		}
 		return nil

@@ -31,6 +31,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/catsynth/catsynth/augment"
 	"github.com/catsynth/catsynth/dataset"
 	"github.com/catsynth/catsynth/layers"
 	"github.com/catsynth/catsynth/runconfig"
@@ -97,6 +98,11 @@ type Config struct {
 	// "deluxe" (resize to 1.1x, random crop back, random horizontal flip).
 	// Default "deluxe".
 	Preprocess string `json:"data_preprocess"`
+	// DiffAugment is the DiffAugment policy applied to every discriminator
+	// input, real and fake, in the discriminator and the generator updates:
+	// a comma-separated list of color, translation and cutout (see package
+	// augment). Default "" (off).
+	DiffAugment string `json:"diffaugment"`
 	// Iterations is the number of training steps (both discriminator
 	// updates and one joint generator update each). Default 10000.
 	Iterations int `json:"iterations"`
@@ -233,6 +239,9 @@ func (c Config) Validate() error {
 	}
 	if c.Preprocess != dataset.Basic && c.Preprocess != dataset.Deluxe {
 		return fmt.Errorf("cyclegan: data_preprocess must be %q or %q, got %q", dataset.Basic, dataset.Deluxe, c.Preprocess)
+	}
+	if _, err := augment.Parse(c.DiffAugment); err != nil {
+		return fmt.Errorf("cyclegan: diffaugment: %w", err)
 	}
 	if _, err := layers.ParseConvImpl(c.ConvImpl); err != nil {
 		return fmt.Errorf("cyclegan: conv_impl: %w", err)

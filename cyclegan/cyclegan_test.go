@@ -20,6 +20,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
+	"github.com/catsynth/catsynth/augment"
 	"github.com/catsynth/catsynth/backend"
 	"github.com/catsynth/catsynth/dataset"
 	"github.com/catsynth/catsynth/imgrid"
@@ -151,7 +152,7 @@ func TestCycleGradientsReachBothGenerators(t *testing.T) {
 		cfg.CycleNorm = norm
 		store := model.NewStore()
 		outputs := model.MustExecOnceN(backend, store, func(scope *model.Scope, realX, realY *Node) []*Node {
-			losses, _ := GeneratorLossesGraph(scope, cfg, realX, realY)
+			losses, _ := GeneratorLossesGraph(scope, cfg, realX, realY, nil)
 			var norms []*Node
 			for _, generator := range []string{GXY, GYX} {
 				prefix := "/" + GeneratorsScope + "/" + generator + "/"
@@ -266,6 +267,8 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	// Batches of 4 fill a pool of 6 during the first two iterations, so the
 	// resumed iterations swap with fakes that only the checkpoint holds.
 	cfg.PoolSize = 6
+	// The DiffAugment draws of the resumed iterations must match too.
+	cfg.DiffAugment = "color,translation,cutout"
 
 	straightDir := t.TempDir()
 	straight, err := NewTrainer(backend, cfg, x, y, straightDir)
@@ -355,6 +358,102 @@ func writeCat(t *testing.T, path string) {
 	defer f.Close()
 	if err := png.Encode(f, img); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDiffAugmentOnlyOnDiscriminatorInputs computes the generator losses of
+// the same weights and images with and without DiffAugment draws: the
+// adversarial losses must change and the cycle and identity losses must
+// not, since the policy only transforms what the discriminators see.
+func TestDiffAugmentOnlyOnDiscriminatorInputs(t *testing.T) {
+	backend := goBackend(t)
+	cfg := smallConfig()
+	cfg.LambdaIdentity = 1
+	cfg.DiffAugment = "color,translation,cutout"
+	policy, err := augment.Parse(cfg.DiffAugment)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	const batch = 2
+	store := model.NewStore()
+	losses := func(withDraws bool) []float32 {
+		exec, err := model.NewExec(backend, store, func(scope *model.Scope, realX, realY, u *Node) []*Node {
+			if !withDraws {
+				u = nil
+			}
+			l, _ := GeneratorLossesGraph(scope, cfg, realX, realY, u)
+			return []*Node{l.GXY, l.GYX, l.Cycle, l.Identity}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		out, err := exec.Exec(randomImages(6, batch), randomImages(7, batch), policy.Uniforms(1, 0, 2*batch))
+		if err != nil {
+			t.Fatal(err)
+		}
+		values := make([]float32, len(out))
+		for i, o := range out {
+			values[i] = tensors.MustCopyFlatData[float32](o)[0]
+		}
+		return values
+	}
+
+	plain, augmented := losses(false), losses(true)
+	for i, name := range []string{"G_XY", "G_YX"} {
+		if plain[i] == augmented[i] {
+			t.Errorf("%s loss %g with and without DiffAugment, want them to differ", name, plain[i])
+		}
+	}
+	for i, name := range []string{"cycle", "identity"} {
+		if plain[2+i] != augmented[2+i] {
+			t.Errorf("%s loss %g without DiffAugment, %g with it: want equal", name, plain[2+i], augmented[2+i])
+		}
+	}
+}
+
+// TestDiffAugmentTrains runs two iterations on the real cats with and
+// without DiffAugment, with and without a pool of fakes. The first
+// discriminator losses, computed before any update, must differ, and the
+// first cycle loss must not (see TestDiffAugmentOnlyOnDiscriminatorInputs).
+func TestDiffAugmentTrains(t *testing.T) {
+	x, y := catDomains(t)
+	backend := goBackend(t)
+	run := func(policy string, poolSize int) []Losses {
+		cfg := smallConfig()
+		cfg.DiffAugment = policy
+		cfg.PoolSize = poolSize
+		tr, err := NewTrainer(backend, cfg, x, y, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Close()
+		return runSteps(t, tr, 2)
+	}
+	plain := run("", 0)
+	for _, poolSize := range []int{0, 6} {
+		augmented := run("color,translation,cutout", poolSize)
+		for i, l := range augmented {
+			for _, v := range l.values() {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					t.Fatalf("pool_size %d, iteration %d with DiffAugment: losses %+v are not finite", poolSize, i+1, l)
+				}
+			}
+		}
+		first := augmented[0]
+		if first.DX == plain[0].DX || first.DY == plain[0].DY {
+			t.Errorf("pool_size %d: first D_X and D_Y losses %g and %g with and without DiffAugment, want them to differ", poolSize, first.DX, first.DY)
+		}
+		if math.Abs(first.Cycle-plain[0].Cycle) > 1e-6 {
+			t.Errorf("pool_size %d: first cycle loss %g with DiffAugment, %g without: want equal", poolSize, first.Cycle, plain[0].Cycle)
+		}
+	}
+
+	cfg := smallConfig()
+	cfg.DiffAugment = "translation,zoom"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "zoom") {
+		t.Errorf("Validate with policy translation,zoom: %v, want an error naming zoom", err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 
+	"github.com/catsynth/catsynth/augment"
 	"github.com/catsynth/catsynth/gan"
 	"github.com/catsynth/catsynth/layers"
 )
@@ -145,25 +146,32 @@ func distance(cfg Config, a, b *Node) *Node {
 // fakeY = G_XY(realX) held constant. It returns the scalar losses D_X and
 // D_Y, computed before the update.
 //
+// With a DiffAugment policy (cfg.DiffAugment), the four discriminator
+// inputs pass through it, with the draws u [4*batch, policy.RandomCount()]:
+// rows in blocks of batch for realX, fakeX, realY and fakeY, in that order.
+// u is nil without a policy. Trainer draws u per iteration, seeded.
+//
 // The discriminator and generator updates are separate graphs for the
 // reason given in gan.DiscriminatorStepGraph: GoMLX v0.28.2 cannot
 // differentiate a graph in which the gradient of an earlier update precedes
 // the loss.
-func DiscriminatorStepGraph(scope *model.Scope, cfg Config, realX, realY *Node) (dXLoss, dYLoss *Node) {
+func DiscriminatorStepGraph(scope *model.Scope, cfg Config, realX, realY, u *Node) (dXLoss, dYLoss *Node) {
 	network := newNetworks(scope)
 	fakeY := StopGradient(Generator(network.get(GXY), cfg, realX))
 	fakeX := StopGradient(Generator(network.get(GYX), cfg, realY))
-	return discriminatorUpdate(network, cfg, realX, realY, fakeX, fakeY)
+	return discriminatorUpdate(network, cfg, realX, realY, fakeX, fakeY, u)
 }
 
 // DiscriminatorPoolStepGraph is DiscriminatorStepGraph with the fakes given
 // as inputs [batch, 64, 64, 3]: the ones a pool of past fakes picked.
-func DiscriminatorPoolStepGraph(scope *model.Scope, cfg Config, realX, realY, fakeX, fakeY *Node) (dXLoss, dYLoss *Node) {
-	return discriminatorUpdate(newNetworks(scope), cfg, realX, realY, fakeX, fakeY)
+func DiscriminatorPoolStepGraph(scope *model.Scope, cfg Config, realX, realY, fakeX, fakeY, u *Node) (dXLoss, dYLoss *Node) {
+	return discriminatorUpdate(newNetworks(scope), cfg, realX, realY, fakeX, fakeY, u)
 }
 
 // discriminatorUpdate builds the losses of D_X and D_Y and their update.
-func discriminatorUpdate(network *networks, cfg Config, realX, realY, fakeX, fakeY *Node) (dXLoss, dYLoss *Node) {
+func discriminatorUpdate(network *networks, cfg Config, realX, realY, fakeX, fakeY, u *Node) (dXLoss, dYLoss *Node) {
+	seen := diffAugment(cfg, u, realX, fakeX, realY, fakeY)
+	realX, fakeX, realY, fakeY = seen[0], seen[1], seen[2], seen[3]
 	dXLoss = Add(leastSquares(Discriminator(network.get(DX), cfg, realX), 1),
 		leastSquares(Discriminator(network.get(DX), cfg, fakeX), 0))
 	dYLoss = Add(leastSquares(Discriminator(network.get(DY), cfg, realY), 1),
@@ -172,6 +180,25 @@ func discriminatorUpdate(network *networks, cfg Config, realX, realY, fakeX, fak
 	total := Add(dXLoss, dYLoss)
 	adamFor(cfg, DiscriminatorsScope).UpdateGraph(network.parent(DiscriminatorsScope), total.Graph(), total)
 	return dXLoss, dYLoss
+}
+
+// diffAugment applies cfg's DiffAugment policy to each batch of images
+// [batch, 64, 64, 3], the i-th with rows [i*batch, (i+1)*batch) of u. It
+// returns images unchanged when u is nil.
+func diffAugment(cfg Config, u *Node, images ...*Node) []*Node {
+	if u == nil {
+		return images
+	}
+	policy, err := augment.Parse(cfg.DiffAugment)
+	if err != nil {
+		panic(err) // Validate has checked the policy.
+	}
+	out := make([]*Node, len(images))
+	for i, x := range images {
+		batch := x.Shape().Dim(0)
+		out[i] = policy.Apply(x, Slice(u, AxisRange(i*batch, (i+1)*batch)))
+	}
+	return out
 }
 
 // GeneratorLosses are the scalar losses of the joint generator update.
@@ -190,17 +217,23 @@ type GeneratorLosses struct {
 // [batch, 64, 64, 3] and their weighted sum, the total that the joint
 // generator update minimizes. When lambda_cycle is 0 the cycle loss is
 // still computed but cut from the gradient.
-func GeneratorLossesGraph(scope *model.Scope, cfg Config, realX, realY *Node) (losses GeneratorLosses, total *Node) {
-	return generatorLosses(newNetworks(scope), cfg, realX, realY)
+//
+// With a DiffAugment policy, the fakes pass through it before the
+// discriminators (not before the cycle and identity losses), with the draws
+// u [2*batch, policy.RandomCount()]: rows in blocks of batch for fakeX and
+// fakeY. u is nil without a policy.
+func GeneratorLossesGraph(scope *model.Scope, cfg Config, realX, realY, u *Node) (losses GeneratorLosses, total *Node) {
+	return generatorLosses(newNetworks(scope), cfg, realX, realY, u)
 }
 
-func generatorLosses(network *networks, cfg Config, realX, realY *Node) (losses GeneratorLosses, total *Node) {
+func generatorLosses(network *networks, cfg Config, realX, realY, u *Node) (losses GeneratorLosses, total *Node) {
 	translateXY := func(x *Node) *Node { return Generator(network.get(GXY), cfg, x) }
 	translateYX := func(y *Node) *Node { return Generator(network.get(GYX), cfg, y) }
 	fakeY := translateXY(realX)
 	fakeX := translateYX(realY)
-	losses.GXY = leastSquares(Discriminator(network.get(DY), cfg, fakeY), 1)
-	losses.GYX = leastSquares(Discriminator(network.get(DX), cfg, fakeX), 1)
+	seen := diffAugment(cfg, u, fakeX, fakeY)
+	losses.GXY = leastSquares(Discriminator(network.get(DY), cfg, seen[1]), 1)
+	losses.GYX = leastSquares(Discriminator(network.get(DX), cfg, seen[0]), 1)
 	total = Add(losses.GXY, losses.GYX)
 
 	losses.Cycle = cycleLoss(cfg, realX, realY, fakeX, fakeY, translateXY, translateYX)
@@ -227,11 +260,11 @@ func cycleLoss(cfg Config, realX, realY, fakeX, fakeY *Node, translateXY, transl
 }
 
 // GeneratorStepGraph builds the joint update of G_XY and G_YX of one
-// iteration (see GeneratorLossesGraph) and returns the losses computed
-// before the update.
-func GeneratorStepGraph(scope *model.Scope, cfg Config, realX, realY *Node) GeneratorLosses {
+// iteration (see GeneratorLossesGraph, also for u) and returns the losses
+// computed before the update.
+func GeneratorStepGraph(scope *model.Scope, cfg Config, realX, realY, u *Node) GeneratorLosses {
 	network := newNetworks(scope)
-	losses, total := generatorLosses(network, cfg, realX, realY)
+	losses, total := generatorLosses(network, cfg, realX, realY, u)
 	adamFor(cfg, GeneratorsScope).UpdateGraph(network.parent(GeneratorsScope), total.Graph(), total)
 	return losses
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 
+	"github.com/catsynth/catsynth/augment"
 	"github.com/catsynth/catsynth/dataset"
 	"github.com/catsynth/catsynth/layers"
 	"github.com/catsynth/catsynth/runconfig"
@@ -99,15 +100,18 @@ type Trainer struct {
 	dPoolExec    *model.Exec
 	poolX, poolY *fakePool
 	gStepExec    *model.Exec
-	translate    map[string]*model.Exec
-	loaderX      *dataset.Loader
-	loaderY      *dataset.Loader
-	samples      map[string][]float32
-	sampleSize   int
-	outDir       string
-	ckpt         *checkpoint.Handler
-	lossLog      *trainlog.Writer
-	iteration    int
+	// policy is the DiffAugment policy, empty when off. With a policy, the
+	// step execs take the draws as their last input.
+	policy     augment.Policy
+	translate  map[string]*model.Exec
+	loaderX    *dataset.Loader
+	loaderY    *dataset.Loader
+	samples    map[string][]float32
+	sampleSize int
+	outDir     string
+	ckpt       *checkpoint.Handler
+	lossLog    *trainlog.Writer
+	iteration  int
 }
 
 // NewTrainer prepares a run on the domains imagesX and imagesY (64x64; see
@@ -191,22 +195,45 @@ func NewTrainer(backend compute.Backend, cfg Config, imagesX, imagesY *dataset.I
 func (t *Trainer) buildExecs(backend compute.Backend) error {
 	cfg := t.cfg
 	var err error
-	t.dStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY *Node) (*Node, *Node) {
-		return DiscriminatorStepGraph(scope, cfg, realX, realY)
-	})
+	if t.policy, err = augment.Parse(cfg.DiffAugment); err != nil {
+		return fmt.Errorf("cyclegan: diffaugment: %w", err)
+	}
+	if len(t.policy) == 0 {
+		t.dStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY *Node) (*Node, *Node) {
+			return DiscriminatorStepGraph(scope, cfg, realX, realY, nil)
+		})
+	} else {
+		t.dStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY, u *Node) (*Node, *Node) {
+			return DiscriminatorStepGraph(scope, cfg, realX, realY, u)
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("cyclegan: building the discriminator step: %w", err)
 	}
-	t.dPoolExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY, fakeX, fakeY *Node) (*Node, *Node) {
-		return DiscriminatorPoolStepGraph(scope, cfg, realX, realY, fakeX, fakeY)
-	})
+	if len(t.policy) == 0 {
+		t.dPoolExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY, fakeX, fakeY *Node) (*Node, *Node) {
+			return DiscriminatorPoolStepGraph(scope, cfg, realX, realY, fakeX, fakeY, nil)
+		})
+	} else {
+		t.dPoolExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY, fakeX, fakeY, u *Node) (*Node, *Node) {
+			return DiscriminatorPoolStepGraph(scope, cfg, realX, realY, fakeX, fakeY, u)
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("cyclegan: building the discriminator step with a pool: %w", err)
 	}
-	t.gStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY *Node) []*Node {
-		losses := GeneratorStepGraph(scope, cfg, realX, realY)
+	generatorOutputs := func(losses GeneratorLosses) []*Node {
 		return []*Node{losses.GXY, losses.GYX, losses.Cycle, losses.Identity}
-	})
+	}
+	if len(t.policy) == 0 {
+		t.gStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY *Node) []*Node {
+			return generatorOutputs(GeneratorStepGraph(scope, cfg, realX, realY, nil))
+		})
+	} else {
+		t.gStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY, u *Node) []*Node {
+			return generatorOutputs(GeneratorStepGraph(scope, cfg, realX, realY, u))
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("cyclegan: building the generator step: %w", err)
 	}
@@ -268,15 +295,16 @@ func (t *Trainer) Step() (Losses, error) {
 	realY := tensors.FromFlatDataAndDimensions(t.loaderY.Next(), shape...)
 	var dX, dY *tensors.Tensor
 	var err error
+	uD, uG := t.draws()
 	if t.cfg.PoolSize > 0 {
-		dX, dY, err = t.discriminatorPoolStep(realX, realY)
+		dX, dY, err = t.discriminatorPoolStep(realX, realY, uD)
 	} else {
-		dX, dY, err = t.dStepExec.Exec2(realX, realY)
+		dX, dY, err = t.dStepExec.Exec2(withDraws([]any{realX, realY}, uD)...)
 	}
 	if err != nil {
 		return Losses{}, fmt.Errorf("cyclegan: discriminator update of iteration %d: %w", t.iteration+1, err)
 	}
-	g, err := t.gStepExec.Exec(realX, realY)
+	g, err := t.gStepExec.Exec(withDraws([]any{realX, realY}, uG)...)
 	if err != nil {
 		return Losses{}, fmt.Errorf("cyclegan: generator update of iteration %d: %w", t.iteration+1, err)
 	}
@@ -290,7 +318,7 @@ func (t *Trainer) Step() (Losses, error) {
 // discriminatorPoolStep updates D_X and D_Y on fakes that pass through the
 // pools of past fakes. The pools' random choices are seeded by the seed and
 // the iteration, so a resumed run makes the same choices.
-func (t *Trainer) discriminatorPoolStep(realX, realY *tensors.Tensor) (dX, dY *tensors.Tensor, err error) {
+func (t *Trainer) discriminatorPoolStep(realX, realY, uD *tensors.Tensor) (dX, dY *tensors.Tensor, err error) {
 	fakeY, err := t.translate[XtoY].Exec1(realX)
 	if err != nil {
 		return nil, nil, err
@@ -304,8 +332,34 @@ func (t *Trainer) discriminatorPoolStep(realX, realY *tensors.Tensor) (dX, dY *t
 	shownX := t.poolX.query(tensors.MustCopyFlatData[float32](fakeX), n, rng)
 	shownY := t.poolY.query(tensors.MustCopyFlatData[float32](fakeY), n, rng)
 	shape := []int{n, ImageSize, ImageSize, 3}
-	return t.dPoolExec.Exec2(realX, realY,
-		tensors.FromFlatDataAndDimensions(shownX, shape...), tensors.FromFlatDataAndDimensions(shownY, shape...))
+	inputs := []any{realX, realY, tensors.FromFlatDataAndDimensions(shownX, shape...), tensors.FromFlatDataAndDimensions(shownY, shape...)}
+	return t.dPoolExec.Exec2(withDraws(inputs, uD)...)
+}
+
+// draws returns the DiffAugment draws of the coming iteration: uD
+// [4*batch, R] for the discriminator update and uG [2*batch, R] for the
+// generator update, with R = policy.RandomCount(). Both are nil without a
+// policy. They are seeded by the seed and the iteration, so a resumed run
+// draws the same values.
+func (t *Trainer) draws() (uD, uG *tensors.Tensor) {
+	if len(t.policy) == 0 {
+		return nil, nil
+	}
+	seed := uint64(t.cfg.Seed) ^ augmentSeedMask
+	stream := 2 * uint64(t.iteration)
+	return t.policy.Uniforms(seed, stream, 4*t.cfg.BatchSize), t.policy.Uniforms(seed, stream+1, 2*t.cfg.BatchSize)
+}
+
+// augmentSeedMask separates the seed of the DiffAugment draws from the
+// seed of the fake pools' choices.
+const augmentSeedMask = 0x9e3779b97f4a7c15
+
+// withDraws appends u to inputs unless it is nil.
+func withDraws(inputs []any, u *tensors.Tensor) []any {
+	if u == nil {
+		return inputs
+	}
+	return append(inputs, u)
 }
 
 func scalar(t *tensors.Tensor) float64 {

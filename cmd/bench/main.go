@@ -50,6 +50,9 @@ var models = []benchModel{
 		return buildDCGANWith(b, images, convImpl, "color,translation,cutout")
 	}},
 	{name: "CycleGAN", peerCase: "C", build: fromBenchStep(cyclegan.BenchStep)},
+	{name: "CycleGAN+DiffAugment", build: fromBenchStep(func(b compute.Backend) (func() error, int64, error) {
+		return cyclegan.BenchStepWith(b, "color,translation,cutout")
+	})},
 	{name: "PixelCNN 28x28x1 h64", peerCase: "D-bin", build: fromBenchStep(func(b compute.Backend) (func() error, int64, error) {
 		return pixelcnn.BenchStep(b, true, 64)
 	})},

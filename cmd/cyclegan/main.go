@@ -52,6 +52,7 @@ func run() error {
 	beta1 := flag.Float64("beta1", defaults.Beta1, "Adam beta1")
 	beta2 := flag.Float64("beta2", defaults.Beta2, "Adam beta2")
 	preprocess := flag.String("data_preprocess", defaults.Preprocess, "augmentation: basic or deluxe")
+	diffAugment := flag.String("diffaugment", defaults.DiffAugment, "DiffAugment policy on every discriminator input, e.g. color,translation,cutout; empty for none")
 	iterations := flag.Int("iterations", 0, "training iterations (default: the preset's)")
 	sampleEvery := flag.Int("sample_every", 0, "save the sample grids every N iterations (default: the preset's)")
 	milestones := flag.String("milestones", "", "comma-separated iterations that always get sample grids (default: the preset's)")
@@ -71,7 +72,7 @@ func run() error {
 	cfg.LambdaCycle, cfg.CycleNorm, cfg.LambdaIdentity, cfg.DecayFrom = *lambdaCycle, *cycleNorm, *lambdaIdentity, *decayFrom
 	cfg.PoolSize = *poolSize
 	cfg.BatchSize, cfg.LearningRate, cfg.Beta1, cfg.Beta2 = *batchSize, *lr, *beta1, *beta2
-	cfg.Preprocess, cfg.Seed, cfg.ConvImpl = *preprocess, *seed, *convImpl
+	cfg.Preprocess, cfg.Seed, cfg.ConvImpl, cfg.DiffAugment = *preprocess, *seed, *convImpl, *diffAugment
 	cli.OverrideIfSet(&cfg.Iterations, *iterations)
 	cli.OverrideIfSet(&cfg.SampleEvery, *sampleEvery)
 	cli.OverrideIfSet(&cfg.LogEvery, *logEvery)
