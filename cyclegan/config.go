@@ -28,8 +28,6 @@ package cyclegan
 
 import (
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/catsynth/catsynth/augment"
 	"github.com/catsynth/catsynth/dataset"
@@ -174,24 +172,11 @@ var Presets = map[string]func(*Config){
 }
 
 // PresetNames returns the preset names in a stable order.
-func PresetNames() []string {
-	names := make([]string, 0, len(Presets))
-	for name := range Presets {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
-}
+func PresetNames() []string { return runconfig.PresetNames(Presets) }
 
 // PresetConfig returns DefaultConfig with the named preset applied.
 func PresetConfig(name string) (Config, error) {
-	apply, found := Presets[name]
-	if !found {
-		return Config{}, fmt.Errorf("cyclegan: unknown preset %q: valid presets are %s", name, strings.Join(PresetNames(), ", "))
-	}
-	cfg := DefaultConfig()
-	apply(&cfg)
-	return cfg, nil
+	return runconfig.ApplyPreset("cyclegan", Presets, name, DefaultConfig())
 }
 
 // Validate returns an error naming the first invalid field.

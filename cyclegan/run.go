@@ -6,13 +6,11 @@ import (
 	"image"
 	"io"
 	"path/filepath"
-	"slices"
-	"time"
 
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/catsynth/catsynth/imgrid"
-	"github.com/catsynth/catsynth/progress"
+	"github.com/catsynth/catsynth/trainloop"
 )
 
 // Translation directions of the sample grids.
@@ -107,56 +105,33 @@ func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
 	if label == "" {
 		label = "CycleGAN"
 	}
-	var bar *progress.Bar
-	if opts.Progress != nil {
-		bar = progress.New(opts.Progress, label, t.iteration, t.cfg.Iterations, opts.PlainProgress)
+	schedule := trainloop.Schedule{
+		Iterations: t.cfg.Iterations, LogEvery: t.cfg.LogEvery, SampleEvery: t.cfg.SampleEvery,
+		CheckpointEvery: t.cfg.CheckpointEvery, Milestones: t.cfg.Milestones,
 	}
-	status := ""
-	for t.iteration < t.cfg.Iterations {
-		if err := ctx.Err(); err != nil {
-			if saveErr := t.Save(); saveErr != nil {
-				return fmt.Errorf("cyclegan: interrupted at iteration %d, and the checkpoint failed: %w", t.iteration, saveErr)
-			}
-			return err
-		}
-		start := time.Now()
-		losses, err := t.Step()
-		if err != nil {
-			return err
-		}
-		stepTime := time.Since(start)
-		iteration := t.iteration
-		last := iteration == t.cfg.Iterations
-
-		if iteration%t.cfg.LogEvery == 0 || last {
-			if err := t.lossLog.Append(iteration, losses.values()...); err != nil {
-				return fmt.Errorf("cyclegan: %w", err)
-			}
-		}
-		if iteration%t.cfg.SampleEvery == 0 || last || slices.Contains(t.cfg.Milestones, iteration) {
-			paths, err := t.SaveSamples()
-			if err != nil {
+	return trainloop.Run(ctx, "cyclegan", schedule, t.iteration,
+		trainloop.Options{Progress: opts.Progress, PlainProgress: opts.PlainProgress, Label: label},
+		trainloop.Hooks[Losses]{
+			Step: t.Step,
+			Log: func(iteration int, l Losses) error {
+				if err := t.lossLog.Append(iteration, l.values()...); err != nil {
+					return fmt.Errorf("cyclegan: %w", err)
+				}
+				return nil
+			},
+			Sample: func(iteration int) error {
+				paths, err := t.SaveSamples()
+				if err == nil && opts.OnSample != nil {
+					opts.OnSample(iteration, paths)
+				}
 				return err
-			}
-			if opts.OnSample != nil {
-				opts.OnSample(iteration, paths)
-			}
-		}
-		if iteration%t.cfg.CheckpointEvery == 0 || last {
-			if err := t.Save(); err != nil {
-				return err
-			}
-		}
-		status = fmt.Sprintf("D_X %.3f D_Y %.3f G_XY %.3f G_YX %.3f cycle %.3f | %d ms/it",
-			losses.DX, losses.DY, losses.GXY, losses.GYX, losses.Cycle, stepTime.Milliseconds())
-		if bar != nil {
-			bar.Update(iteration, status)
-		}
-	}
-	if bar != nil {
-		bar.Finish(t.iteration, status)
-	}
-	return t.lossLog.Flush()
+			},
+			Save: t.Save,
+			Status: func(l Losses) string {
+				return fmt.Sprintf("D_X %.3f D_Y %.3f G_XY %.3f G_YX %.3f cycle %.3f", l.DX, l.DY, l.GXY, l.GYX, l.Cycle)
+			},
+			End: t.lossLog.Flush,
+		})
 }
 
 // MilestoneSamples returns the sample grid files of direction at the

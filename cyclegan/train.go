@@ -19,6 +19,7 @@ import (
 	"github.com/catsynth/catsynth/layers"
 	"github.com/catsynth/catsynth/runconfig"
 	"github.com/catsynth/catsynth/trainlog"
+	"github.com/catsynth/catsynth/trainloop"
 )
 
 // Names of the files and folders of a run's output folder.
@@ -380,14 +381,7 @@ func (t *Trainer) Save() error {
 			return err
 		}
 	}
-	stepVar := optimizer.GetGlobalStepVar(t.store)
-	if err := stepVar.SetValue(tensors.FromScalar(int64(t.iteration))); err != nil {
-		return fmt.Errorf("cyclegan: recording the iteration: %w", err)
-	}
-	if err := t.ckpt.Save(); err != nil {
-		return fmt.Errorf("cyclegan: saving a checkpoint in %s: %w", t.ckpt.Dir(), err)
-	}
-	return nil
+	return trainloop.SaveCheckpoint("cyclegan", t.store, t.ckpt, t.iteration)
 }
 
 // Close flushes and closes the loss log. It does not save a checkpoint.

@@ -19,8 +19,6 @@ package gan
 
 import (
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/catsynth/catsynth/augment"
 	"github.com/catsynth/catsynth/dataset"
@@ -126,24 +124,11 @@ var Presets = map[string]func(*Config){
 }
 
 // PresetNames returns the preset names in a stable order.
-func PresetNames() []string {
-	names := make([]string, 0, len(Presets))
-	for name := range Presets {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
-}
+func PresetNames() []string { return runconfig.PresetNames(Presets) }
 
 // PresetConfig returns DefaultConfig with the named preset applied.
 func PresetConfig(name string) (Config, error) {
-	apply, found := Presets[name]
-	if !found {
-		return Config{}, fmt.Errorf("gan: unknown preset %q: valid presets are %s", name, strings.Join(PresetNames(), ", "))
-	}
-	cfg := DefaultConfig()
-	apply(&cfg)
-	return cfg, nil
+	return runconfig.ApplyPreset("gan", Presets, name, DefaultConfig())
 }
 
 // Validate returns an error naming the first invalid field.

@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
-	"time"
 
-	"github.com/catsynth/catsynth/progress"
+	"github.com/catsynth/catsynth/trainloop"
 )
 
 // RunOptions sets what Run reports while it trains. The zero value reports
@@ -36,56 +34,33 @@ func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
 	if label == "" {
 		label = "DCGAN"
 	}
-	var bar *progress.Bar
-	if opts.Progress != nil {
-		bar = progress.New(opts.Progress, label, t.iteration, t.cfg.Iterations, opts.PlainProgress)
+	schedule := trainloop.Schedule{
+		Iterations: t.cfg.Iterations, LogEvery: t.cfg.LogEvery, SampleEvery: t.cfg.SampleEvery,
+		CheckpointEvery: t.cfg.CheckpointEvery, Milestones: t.cfg.Milestones,
 	}
-	status := ""
-	var stepTime time.Duration
-	for t.iteration < t.cfg.Iterations {
-		if err := ctx.Err(); err != nil {
-			if saveErr := t.Save(); saveErr != nil {
-				return fmt.Errorf("gan: interrupted at iteration %d, and the checkpoint failed: %w", t.iteration, saveErr)
-			}
-			return err
-		}
-		start := time.Now()
-		losses, err := t.Step()
-		if err != nil {
-			return err
-		}
-		stepTime = time.Since(start)
-		iteration := t.iteration
-
-		if iteration%t.cfg.LogEvery == 0 || iteration == t.cfg.Iterations {
-			if err := t.lossLog.Append(iteration, losses.DReal, losses.DFake, losses.G); err != nil {
-				return fmt.Errorf("gan: %w", err)
-			}
-		}
-		if iteration%t.cfg.SampleEvery == 0 || iteration == t.cfg.Iterations || slices.Contains(t.cfg.Milestones, iteration) {
-			path, err := t.SaveSamples()
-			if err != nil {
+	return trainloop.Run(ctx, "gan", schedule, t.iteration,
+		trainloop.Options{Progress: opts.Progress, PlainProgress: opts.PlainProgress, Label: label},
+		trainloop.Hooks[Losses]{
+			Step: t.Step,
+			Log: func(iteration int, l Losses) error {
+				if err := t.lossLog.Append(iteration, l.DReal, l.DFake, l.G); err != nil {
+					return fmt.Errorf("gan: %w", err)
+				}
+				return nil
+			},
+			Sample: func(iteration int) error {
+				path, err := t.SaveSamples()
+				if err == nil && opts.OnSample != nil {
+					opts.OnSample(iteration, path)
+				}
 				return err
-			}
-			if opts.OnSample != nil {
-				opts.OnSample(iteration, path)
-			}
-		}
-		if iteration%t.cfg.CheckpointEvery == 0 || iteration == t.cfg.Iterations {
-			if err := t.Save(); err != nil {
-				return err
-			}
-		}
-		status = fmt.Sprintf("D_real %.4f D_fake %.4f G %.4f | %d ms/it",
-			losses.DReal, losses.DFake, losses.G, stepTime.Milliseconds())
-		if bar != nil {
-			bar.Update(iteration, status)
-		}
-	}
-	if bar != nil {
-		bar.Finish(t.iteration, status)
-	}
-	return t.lossLog.Flush()
+			},
+			Save: t.Save,
+			Status: func(l Losses) string {
+				return fmt.Sprintf("D_real %.4f D_fake %.4f G %.4f", l.DReal, l.DFake, l.G)
+			},
+			End: t.lossLog.Flush,
+		})
 }
 
 // MilestoneSamples returns the sample grid files of the milestones that

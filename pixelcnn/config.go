@@ -19,8 +19,6 @@ package pixelcnn
 
 import (
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/catsynth/catsynth/layers"
 	"github.com/catsynth/catsynth/runconfig"
@@ -183,24 +181,11 @@ var Presets = map[string]func(*Config){
 }
 
 // PresetNames returns the preset names in a stable order.
-func PresetNames() []string {
-	names := make([]string, 0, len(Presets))
-	for name := range Presets {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
-}
+func PresetNames() []string { return runconfig.PresetNames(Presets) }
 
 // PresetConfig returns DefaultConfig(data) with the named preset applied.
 func PresetConfig(name, data string) (Config, error) {
-	apply, found := Presets[name]
-	if !found {
-		return Config{}, fmt.Errorf("pixelcnn: unknown preset %q: valid presets are %s", name, strings.Join(PresetNames(), ", "))
-	}
-	cfg := DefaultConfig(data)
-	apply(&cfg)
-	return cfg, nil
+	return runconfig.ApplyPreset("pixelcnn", Presets, name, DefaultConfig(data))
 }
 
 // Validate returns an error naming the first invalid field.

@@ -6,11 +6,10 @@ import (
 	"image"
 	"io"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/catsynth/catsynth/imgrid"
-	"github.com/catsynth/catsynth/progress"
+	"github.com/catsynth/catsynth/trainloop"
 )
 
 // RunOptions sets what Run reports while it trains. The zero value reports
@@ -79,69 +78,50 @@ func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
 	if label == "" {
 		label = "PixelCNN"
 	}
-	var bar *progress.Bar
-	if opts.Progress != nil {
-		bar = progress.New(opts.Progress, label, t.iteration, t.cfg.Iterations, opts.PlainProgress)
+	schedule := trainloop.Schedule{
+		Iterations: t.cfg.Iterations, LogEvery: t.cfg.LogEvery, SampleEvery: t.cfg.SampleEvery,
+		CheckpointEvery: t.cfg.CheckpointEvery, Milestones: t.cfg.Milestones,
 	}
 	unit := Unit(t.cfg)
-	status, evalStatus := "", ""
-	for t.iteration < t.cfg.Iterations {
-		if err := ctx.Err(); err != nil {
-			if saveErr := t.Save(); saveErr != nil {
-				return fmt.Errorf("pixelcnn: interrupted at iteration %d, and the checkpoint failed: %w", t.iteration, saveErr)
-			}
-			return err
-		}
-		start := time.Now()
-		nll, err := t.Step()
+	evalStatus := ""
+	evaluate := func(iteration int) error {
+		testNLL, err := t.Evaluate()
 		if err != nil {
 			return err
 		}
-		stepTime := time.Since(start)
-		iteration := t.iteration
-		last := iteration == t.cfg.Iterations
-
-		if iteration%t.cfg.LogEvery == 0 || last {
-			if err := t.lossLog.Append(iteration, t.Report(nll)); err != nil {
-				return fmt.Errorf("pixelcnn: %w", err)
-			}
+		if err := t.evalLog.Append(iteration, t.Report(testNLL)); err != nil {
+			return fmt.Errorf("pixelcnn: %w", err)
 		}
-		if iteration%t.cfg.EvalEvery == 0 || last {
-			testNLL, err := t.Evaluate()
-			if err != nil {
-				return err
-			}
-			if err := t.evalLog.Append(iteration, t.Report(testNLL)); err != nil {
-				return fmt.Errorf("pixelcnn: %w", err)
-			}
-			evalStatus = fmt.Sprintf(" test %.4g", t.Report(testNLL))
-			if opts.OnEval != nil {
-				opts.OnEval(iteration, t.Report(testNLL))
-			}
+		evalStatus = fmt.Sprintf(" test %.4g", t.Report(testNLL))
+		if opts.OnEval != nil {
+			opts.OnEval(iteration, t.Report(testNLL))
 		}
-		if iteration%t.cfg.SampleEvery == 0 || last || slices.Contains(t.cfg.Milestones, iteration) {
-			path, perImage, err := t.SaveSamples()
-			if err != nil {
-				return err
-			}
-			if opts.OnSample != nil {
-				opts.OnSample(iteration, path, perImage)
-			}
-		}
-		if iteration%t.cfg.CheckpointEvery == 0 || last {
-			if err := t.Save(); err != nil {
-				return err
-			}
-		}
-		status = fmt.Sprintf("train %.4g%s %s | %d ms/it", t.Report(nll), evalStatus, unit, stepTime.Milliseconds())
-		if bar != nil {
-			bar.Update(iteration, status)
-		}
+		return nil
 	}
-	if bar != nil {
-		bar.Finish(t.iteration, status)
-	}
-	return t.Save()
+	return trainloop.Run(ctx, "pixelcnn", schedule, t.iteration,
+		trainloop.Options{Progress: opts.Progress, PlainProgress: opts.PlainProgress, Label: label},
+		trainloop.Hooks[float64]{
+			Step: t.Step,
+			Log: func(iteration int, nll float64) error {
+				if err := t.lossLog.Append(iteration, t.Report(nll)); err != nil {
+					return fmt.Errorf("pixelcnn: %w", err)
+				}
+				return nil
+			},
+			Periodic: []trainloop.Periodic{{Every: t.cfg.EvalEvery, Run: evaluate}},
+			Sample: func(iteration int) error {
+				path, perImage, err := t.SaveSamples()
+				if err == nil && opts.OnSample != nil {
+					opts.OnSample(iteration, path, perImage)
+				}
+				return err
+			},
+			Save: t.Save,
+			Status: func(nll float64) string {
+				return fmt.Sprintf("train %.4g%s %s", t.Report(nll), evalStatus, unit)
+			},
+			End: t.Save,
+		})
 }
 
 // MilestoneSamples returns the sample grid files of the milestones that

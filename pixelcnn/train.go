@@ -17,6 +17,7 @@ import (
 	"github.com/catsynth/catsynth/layers"
 	"github.com/catsynth/catsynth/runconfig"
 	"github.com/catsynth/catsynth/trainlog"
+	"github.com/catsynth/catsynth/trainloop"
 )
 
 // Names of the files and folders of a run's output folder.
@@ -245,14 +246,7 @@ func (t *Trainer) Save() error {
 			return fmt.Errorf("pixelcnn: %w", err)
 		}
 	}
-	stepVar := optimizer.GetGlobalStepVar(t.store)
-	if err := stepVar.SetValue(tensors.FromScalar(int64(t.iteration))); err != nil {
-		return fmt.Errorf("pixelcnn: recording the iteration: %w", err)
-	}
-	if err := t.ckpt.Save(); err != nil {
-		return fmt.Errorf("pixelcnn: saving a checkpoint in %s: %w", t.ckpt.Dir(), err)
-	}
-	return nil
+	return trainloop.SaveCheckpoint("pixelcnn", t.store, t.ckpt, t.iteration)
 }
 
 // Close flushes and closes the logs. It does not save a checkpoint.

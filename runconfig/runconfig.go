@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -143,4 +144,21 @@ func CheckArchitecture(pkg string, saved, current map[string]any, path string) e
 		}
 	}
 	return nil
+}
+
+// PresetNames returns the names of presets, sorted.
+func PresetNames[C any](presets map[string]func(*C)) []string {
+	return slices.Sorted(maps.Keys(presets))
+}
+
+// ApplyPreset returns base with the preset called name applied. An unknown
+// name is an error, prefixed by pkg (e.g. "gan"), that lists the valid ones.
+func ApplyPreset[C any](pkg string, presets map[string]func(*C), name string, base C) (C, error) {
+	apply, found := presets[name]
+	if !found {
+		var zero C
+		return zero, fmt.Errorf("%s: unknown preset %q: valid presets are %s", pkg, name, strings.Join(PresetNames(presets), ", "))
+	}
+	apply(&base)
+	return base, nil
 }

@@ -117,3 +117,30 @@ func TestCheckArchitecture(t *testing.T) {
 		t.Errorf("error %q, want it to start with %q", err, want)
 	}
 }
+
+func TestApplyPreset(t *testing.T) {
+	type config struct{ Iterations, LogEvery int }
+	presets := map[string]func(*config){
+		"smoke":  func(c *config) { c.Iterations = 2 },
+		"quick":  func(c *config) { c.Iterations, c.LogEvery = 300, 5 },
+		"report": func(c *config) {},
+	}
+	if got := PresetNames(presets); !slices.Equal(got, []string{"quick", "report", "smoke"}) {
+		t.Errorf("PresetNames = %v, want [quick report smoke]", got)
+	}
+	base := config{Iterations: 10000, LogEvery: 10}
+	got, err := ApplyPreset("toy", presets, "quick", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (config{Iterations: 300, LogEvery: 5}); got != want {
+		t.Errorf("quick preset gave %+v, want %+v", got, want)
+	}
+	if got, _ := ApplyPreset("toy", presets, "report", base); got != base {
+		t.Errorf("report preset gave %+v, want the base %+v", got, base)
+	}
+	_, err = ApplyPreset("toy", presets, "fast", base)
+	if err == nil || !strings.Contains(err.Error(), `toy: unknown preset "fast"`) || !strings.Contains(err.Error(), "quick, report, smoke") {
+		t.Errorf("unknown preset: %v, want an error naming it and the valid presets", err)
+	}
+}

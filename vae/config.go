@@ -19,11 +19,10 @@ package vae
 
 import (
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/catsynth/catsynth/dataset"
 	"github.com/catsynth/catsynth/layers"
+	"github.com/catsynth/catsynth/runconfig"
 )
 
 // Dataset names accepted by Config.Dataset.
@@ -164,14 +163,7 @@ var Presets = map[string]func(*Config){
 }
 
 // PresetNames returns the preset names in a stable order.
-func PresetNames() []string {
-	names := make([]string, 0, len(Presets))
-	for name := range Presets {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
-}
+func PresetNames() []string { return runconfig.PresetNames(Presets) }
 
 // PresetConfig returns the defaults of data (Cats or MNIST) with the named
 // preset applied.
@@ -185,12 +177,7 @@ func PresetConfig(data, preset string) (Config, error) {
 	default:
 		return Config{}, fmt.Errorf("vae: unknown dataset %q: valid values are %q and %q", data, Cats, MNIST)
 	}
-	apply, found := Presets[preset]
-	if !found {
-		return Config{}, fmt.Errorf("vae: unknown preset %q: valid presets are %s", preset, strings.Join(PresetNames(), ", "))
-	}
-	apply(&cfg)
-	return cfg, nil
+	return runconfig.ApplyPreset("vae", Presets, preset, cfg)
 }
 
 // Validate returns an error naming the first invalid field.

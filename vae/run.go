@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
-	"time"
 
 	"github.com/gomlx/gomlx/core/tensors"
 
-	"github.com/catsynth/catsynth/progress"
+	"github.com/catsynth/catsynth/trainloop"
 )
 
 // RunOptions sets what Run reports while it trains. The zero value reports
@@ -38,55 +36,33 @@ func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
 	if label == "" {
 		label = "VAE"
 	}
-	var bar *progress.Bar
-	if opts.Progress != nil {
-		bar = progress.New(opts.Progress, label, t.iteration, t.cfg.Iterations, opts.PlainProgress)
+	schedule := trainloop.Schedule{
+		Iterations: t.cfg.Iterations, LogEvery: t.cfg.LogEvery, SampleEvery: t.cfg.SampleEvery,
+		CheckpointEvery: t.cfg.CheckpointEvery, Milestones: t.cfg.Milestones,
 	}
-	status := ""
-	for t.iteration < t.cfg.Iterations {
-		if err := ctx.Err(); err != nil {
-			if saveErr := t.Save(); saveErr != nil {
-				return fmt.Errorf("vae: interrupted at iteration %d, and the checkpoint failed: %w", t.iteration, saveErr)
-			}
-			return err
-		}
-		start := time.Now()
-		losses, err := t.Step()
-		if err != nil {
-			return err
-		}
-		stepTime := time.Since(start)
-		iteration := t.iteration
-		last := iteration == t.cfg.Iterations
-
-		if iteration%t.cfg.LogEvery == 0 || last {
-			if err := t.lossLog.Append(iteration, losses.Reconstruction, losses.KL, losses.Total); err != nil {
-				return fmt.Errorf("vae: %w", err)
-			}
-		}
-		if iteration%t.cfg.SampleEvery == 0 || last || slices.Contains(t.cfg.Milestones, iteration) {
-			if err := t.SaveSamples(); err != nil {
+	return trainloop.Run(ctx, "vae", schedule, t.iteration,
+		trainloop.Options{Progress: opts.Progress, PlainProgress: opts.PlainProgress, Label: label},
+		trainloop.Hooks[Losses]{
+			Step: t.Step,
+			Log: func(iteration int, l Losses) error {
+				if err := t.lossLog.Append(iteration, l.Reconstruction, l.KL, l.Total); err != nil {
+					return fmt.Errorf("vae: %w", err)
+				}
+				return nil
+			},
+			Sample: func(iteration int) error {
+				err := t.SaveSamples()
+				if err == nil && opts.OnSample != nil {
+					opts.OnSample(iteration)
+				}
 				return err
-			}
-			if opts.OnSample != nil {
-				opts.OnSample(iteration)
-			}
-		}
-		if iteration%t.cfg.CheckpointEvery == 0 || last {
-			if err := t.Save(); err != nil {
-				return err
-			}
-		}
-		status = fmt.Sprintf("recon %.1f KL %.1f total %.1f | %d ms/it",
-			losses.Reconstruction, losses.KL, losses.Total, stepTime.Milliseconds())
-		if bar != nil {
-			bar.Update(iteration, status)
-		}
-	}
-	if bar != nil {
-		bar.Finish(t.iteration, status)
-	}
-	return t.lossLog.Flush()
+			},
+			Save: t.Save,
+			Status: func(l Losses) string {
+				return fmt.Sprintf("recon %.1f KL %.1f total %.1f", l.Reconstruction, l.KL, l.Total)
+			},
+			End: t.lossLog.Flush,
+		})
 }
 
 // Milestones returns the milestones of cfg that cfg.Iterations reaches,

@@ -17,6 +17,7 @@ import (
 	"github.com/catsynth/catsynth/layers"
 	"github.com/catsynth/catsynth/runconfig"
 	"github.com/catsynth/catsynth/trainlog"
+	"github.com/catsynth/catsynth/trainloop"
 )
 
 // Names of the files and folders of a run's output folder.
@@ -205,14 +206,7 @@ func (t *Trainer) Save() error {
 	if err := t.lossLog.Flush(); err != nil {
 		return fmt.Errorf("vae: %w", err)
 	}
-	stepVar := optimizer.GetGlobalStepVar(t.store)
-	if err := stepVar.SetValue(tensors.FromScalar(int64(t.iteration))); err != nil {
-		return fmt.Errorf("vae: recording the iteration: %w", err)
-	}
-	if err := t.ckpt.Save(); err != nil {
-		return fmt.Errorf("vae: saving a checkpoint in %s: %w", t.ckpt.Dir(), err)
-	}
-	return nil
+	return trainloop.SaveCheckpoint("vae", t.store, t.ckpt, t.iteration)
 }
 
 // Close flushes and closes the loss log. It does not save a checkpoint.

@@ -1,0 +1,147 @@
+// Package trainloop runs the training loop that every catsynth model shares:
+// one step per iteration up to the last one, with the loss log, sample
+// grids and checkpoints on their schedules, a progress bar, and a
+// checkpoint before returning when the context is cancelled. The models
+// supply the steps and the files through Hooks.
+package trainloop
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/checkpoint"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+
+	"github.com/catsynth/catsynth/progress"
+)
+
+// Schedule is the part of a model's configuration that says how long to
+// train and when to write. Every "Every" field must be at least 1; the
+// models' Validate methods check that.
+type Schedule struct {
+	// Iterations is the iteration count at which training stops.
+	Iterations int
+	// LogEvery, SampleEvery and CheckpointEvery are the periods, in
+	// iterations, of the loss log, the sample grids and the checkpoints.
+	// The last iteration gets all three.
+	LogEvery, SampleEvery, CheckpointEvery int
+	// Milestones are iterations that always get sample grids.
+	Milestones []int
+}
+
+// Periodic is extra work on its own period, such as an evaluation on
+// held-out data. It also runs at the last iteration.
+type Periodic struct {
+	Every int
+	Run   func(iteration int) error
+}
+
+// Hooks are the model's parts of the loop, for losses of type L.
+type Hooks[L any] struct {
+	// Step runs the next iteration and returns its losses.
+	Step func() (L, error)
+	// Log appends the losses of iteration to the loss log.
+	Log func(iteration int, losses L) error
+	// Periodic lists extra work, run after Log in this order.
+	Periodic []Periodic
+	// Sample writes the sample grids of iteration.
+	Sample func(iteration int) error
+	// Save writes a checkpoint of the current iteration.
+	Save func() error
+	// Status formats the losses for the progress bar, e.g. "D 0.12 G 0.98".
+	Status func(losses L) string
+	// End runs after the last iteration, for example to flush the loss log.
+	End func() error
+}
+
+// Options sets what Run reports while it trains. The zero value reports
+// nothing.
+type Options struct {
+	// Progress receives a progress bar with the latest losses and the time
+	// per iteration; nil for none.
+	Progress io.Writer
+	// PlainProgress writes the bar as a new line every few seconds instead of
+	// redrawing it in place, for logs and notebooks.
+	PlainProgress bool
+	// Label names the run on the progress bar.
+	Label string
+}
+
+// Run trains from iteration done (the iterations a resumed run has already
+// done) to s.Iterations. After each step it logs, runs the periodic work,
+// writes sample grids and saves a checkpoint when their schedules say so.
+// When ctx is cancelled it saves a checkpoint and returns ctx.Err(). Errors
+// from Save on cancellation are prefixed by name, e.g. "gan".
+func Run[L any](ctx context.Context, name string, s Schedule, done int, opts Options, h Hooks[L]) error {
+	var bar *progress.Bar
+	if opts.Progress != nil {
+		bar = progress.New(opts.Progress, opts.Label, done, s.Iterations, opts.PlainProgress)
+	}
+	iteration := done
+	status := ""
+	for iteration < s.Iterations {
+		if err := ctx.Err(); err != nil {
+			if saveErr := h.Save(); saveErr != nil {
+				return fmt.Errorf("%s: interrupted at iteration %d, and the checkpoint failed: %w", name, iteration, saveErr)
+			}
+			return err
+		}
+		start := time.Now()
+		losses, err := h.Step()
+		if err != nil {
+			return err
+		}
+		stepTime := time.Since(start)
+		iteration++
+		last := iteration == s.Iterations
+
+		if last || iteration%s.LogEvery == 0 {
+			if err := h.Log(iteration, losses); err != nil {
+				return err
+			}
+		}
+		for _, p := range h.Periodic {
+			if last || iteration%p.Every == 0 {
+				if err := p.Run(iteration); err != nil {
+					return err
+				}
+			}
+		}
+		if last || iteration%s.SampleEvery == 0 || slices.Contains(s.Milestones, iteration) {
+			if err := h.Sample(iteration); err != nil {
+				return err
+			}
+		}
+		if last || iteration%s.CheckpointEvery == 0 {
+			if err := h.Save(); err != nil {
+				return err
+			}
+		}
+		status = fmt.Sprintf("%s | %d ms/it", h.Status(losses), stepTime.Milliseconds())
+		if bar != nil {
+			bar.Update(iteration, status)
+		}
+	}
+	if bar != nil {
+		bar.Finish(iteration, status)
+	}
+	return h.End()
+}
+
+// SaveCheckpoint records iteration as the global step of store, which is
+// where a resumed run reads its iteration count, and writes a checkpoint
+// with handler. name prefixes the errors, e.g. "gan".
+func SaveCheckpoint(name string, store *model.Store, handler *checkpoint.Handler, iteration int) error {
+	if err := optimizer.GetGlobalStepVar(store).SetValue(tensors.FromScalar(int64(iteration))); err != nil {
+		return fmt.Errorf("%s: recording the iteration: %w", name, err)
+	}
+	if err := handler.Save(); err != nil {
+		return fmt.Errorf("%s: saving a checkpoint in %s: %w", name, handler.Dir(), err)
+	}
+	return nil
+}

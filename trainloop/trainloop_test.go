@@ -1,0 +1,154 @@
+package trainloop
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// recorder builds hooks whose losses are the iteration numbers, and
+// records the iterations at which each hook ran.
+type recorder struct {
+	iteration                        int
+	steps, logs, samples, saves, end []int
+	periodic                         []int
+	// cancelAt cancels the context after that step, when > 0.
+	cancelAt int
+	cancel   context.CancelFunc
+	saveErr  error
+}
+
+func (r *recorder) hooks() Hooks[int] {
+	return Hooks[int]{
+		Step: func() (int, error) {
+			r.iteration++
+			r.steps = append(r.steps, r.iteration)
+			if r.iteration == r.cancelAt {
+				r.cancel()
+			}
+			return r.iteration, nil
+		},
+		Log: func(iteration, losses int) error {
+			if losses != iteration {
+				return fmt.Errorf("Log(%d) got the losses of step %d", iteration, losses)
+			}
+			r.logs = append(r.logs, iteration)
+			return nil
+		},
+		Periodic: []Periodic{{Every: 4, Run: func(iteration int) error {
+			r.periodic = append(r.periodic, iteration)
+			return nil
+		}}},
+		Sample: func(iteration int) error {
+			r.samples = append(r.samples, iteration)
+			return nil
+		},
+		Save: func() error {
+			r.saves = append(r.saves, r.iteration)
+			return r.saveErr
+		},
+		Status: func(losses int) string { return fmt.Sprintf("loss %d", losses) },
+		End: func() error {
+			r.end = append(r.end, r.iteration)
+			return nil
+		},
+	}
+}
+
+var schedule = Schedule{Iterations: 7, LogEvery: 2, SampleEvery: 3, CheckpointEvery: 5, Milestones: []int{1}}
+
+func TestRunFollowsSchedule(t *testing.T) {
+	r := &recorder{}
+	var out bytes.Buffer
+	if err := Run(context.Background(), "test", schedule, 0, Options{Progress: &out, PlainProgress: true, Label: "toy"}, r.hooks()); err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want []int
+	}{
+		{"steps", r.steps, []int{1, 2, 3, 4, 5, 6, 7}},
+		{"logs", r.logs, []int{2, 4, 6, 7}},
+		{"periodic", r.periodic, []int{4, 7}},
+		{"samples", r.samples, []int{1, 3, 6, 7}},
+		{"saves", r.saves, []int{5, 7}},
+		{"end", r.end, []int{7}},
+	}
+	for _, c := range checks {
+		if !slices.Equal(c.got, c.want) {
+			t.Errorf("%s at iterations %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	if text := out.String(); !strings.Contains(text, "toy") || !strings.Contains(text, "loss 7 |") {
+		t.Errorf("progress output %q lacks the label or the last status", text)
+	}
+}
+
+func TestRunResumesFromDone(t *testing.T) {
+	r := &recorder{iteration: 5}
+	if err := Run(context.Background(), "test", schedule, 5, Options{}, r.hooks()); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(r.steps, []int{6, 7}) {
+		t.Errorf("steps %v after resuming at 5, want [6 7]", r.steps)
+	}
+	if !slices.Equal(r.saves, []int{7}) || !slices.Equal(r.end, []int{7}) {
+		t.Errorf("saves %v and end %v, want [7] and [7]", r.saves, r.end)
+	}
+
+	done := &recorder{iteration: 9}
+	if err := Run(context.Background(), "test", schedule, 9, Options{}, done.hooks()); err != nil {
+		t.Fatal(err)
+	}
+	if len(done.steps) != 0 || !slices.Equal(done.end, []int{9}) {
+		t.Errorf("a run past its last iteration stepped %v and ended %v, want no steps and one end", done.steps, done.end)
+	}
+}
+
+func TestRunSavesWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &recorder{cancelAt: 3, cancel: cancel}
+	err := Run(ctx, "test", schedule, 0, Options{}, r.hooks())
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run returned %v, want context.Canceled", err)
+	}
+	if !slices.Equal(r.steps, []int{1, 2, 3}) {
+		t.Errorf("steps %v, want [1 2 3]", r.steps)
+	}
+	if !slices.Equal(r.saves, []int{3}) {
+		t.Errorf("saves at %v, want one checkpoint at 3", r.saves)
+	}
+	if len(r.end) != 0 {
+		t.Errorf("End ran after a cancellation: %v", r.end)
+	}
+
+	ctx, cancel = context.WithCancel(context.Background())
+	failing := &recorder{cancelAt: 2, cancel: cancel, saveErr: errors.New("disk full")}
+	err = Run(ctx, "test", schedule, 0, Options{}, failing.hooks())
+	if err == nil || !strings.Contains(err.Error(), "test: interrupted at iteration 2") || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("Run with a failing checkpoint returned %v, want the iteration and the cause", err)
+	}
+}
+
+func TestRunStopsAtStepError(t *testing.T) {
+	r := &recorder{}
+	h := r.hooks()
+	step := h.Step
+	h.Step = func() (int, error) {
+		if r.iteration == 4 {
+			return 0, errors.New("NaN loss")
+		}
+		return step()
+	}
+	err := Run(context.Background(), "test", schedule, 0, Options{}, h)
+	if err == nil || err.Error() != "NaN loss" {
+		t.Fatalf("Run returned %v, want the step's error", err)
+	}
+	if !slices.Equal(r.steps, []int{1, 2, 3, 4}) || len(r.end) != 0 {
+		t.Errorf("steps %v and end %v, want [1 2 3 4] and no end", r.steps, r.end)
+	}
+}
