@@ -141,7 +141,7 @@ func conv2DIm2col(x, kernel *Node, stride, padding int) *Node {
 	if kernelHeight == 1 && kernelWidth == 1 && stride == 1 && padding == 0 {
 		// A 1x1 convolution is a MatMul over the channels.
 		flat := Reshape(x, batch*outHeight*outWidth, inChannels)
-		out := MatMul(flat, Reshape(kernel, inChannels, outChannels))
+		out := matMul(flat, Reshape(kernel, inChannels, outChannels))
 		return Reshape(out, batch, outHeight, outWidth, outChannels)
 	}
 
@@ -162,7 +162,7 @@ func conv2DIm2col(x, kernel *Node, stride, padding int) *Node {
 	columns := Concatenate(patches, -1) // [batch, outHeight, outWidth, kh*kw*inChannels]
 	columns = Reshape(columns, batch*outHeight*outWidth, kernelHeight*kernelWidth*inChannels)
 	weights := Reshape(kernel, kernelHeight*kernelWidth*inChannels, outChannels)
-	out := MatMul(columns, weights) // [batch*outHeight*outWidth, outChannels]
+	out := matMul(columns, weights) // [batch*outHeight*outWidth, outChannels]
 	return Reshape(out, batch, outHeight, outWidth, outChannels)
 }
 

@@ -91,7 +91,7 @@ func Dense(scope *model.Scope, x *Node, outFeatures int, bias bool) *Node {
 	inFeatures := x.Shape().Dim(-1)
 	init := uniformInit(scope, inFeatures)
 	weightsVar := scope.WithInitializer(init).VariableWithShape("weights", shapes.Make(x.DType(), inFeatures, outFeatures))
-	out := MatMul(x, weightsVar.NodeValue(x.Graph()))
+	out := matMul(x, weightsVar.NodeValue(x.Graph()))
 	if bias {
 		biasVar := scope.WithInitializer(init).VariableWithShape("biases", shapes.Make(x.DType(), outFeatures))
 		out = Add(out, ExpandLeftToRank(biasVar.NodeValue(x.Graph()), out.Rank()))

@@ -73,8 +73,19 @@ func Exit(name string, err error) {
 		fmt.Fprintf(os.Stderr, "%s: interrupted; the checkpoint is saved, run the same command again to resume\n", name)
 		os.Exit(130)
 	}
-	fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+	fmt.Fprintln(os.Stderr, Message(name, err))
 	os.Exit(1)
+}
+
+// Message returns the line Exit prints for err: the error prefixed by the
+// command's name, unless the error already starts with it (as the errors of
+// the package a command is named after do).
+func Message(name string, err error) string {
+	text := err.Error()
+	if strings.HasPrefix(text, name+": ") {
+		return text
+	}
+	return name + ": " + text
 }
 
 // OverrideIfSet replaces *field with value when the flag was given, which

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"slices"
 	"testing"
 )
@@ -26,5 +27,19 @@ func TestOverrideIfSet(t *testing.T) {
 	OverrideIfSet(&field, 50)
 	if field != 50 {
 		t.Errorf("field %d after a flag of 50, want 50", field)
+	}
+}
+
+func TestMessagePrefixesOnce(t *testing.T) {
+	cases := []struct{ name, err, want string }{
+		{"cyclegan", "cyclegan: diffaugment: unknown operation", "cyclegan: diffaugment: unknown operation"},
+		{"dcgan", "gan: diffaugment: unknown operation", "dcgan: gan: diffaugment: unknown operation"},
+		{"vae", "open runs/x: permission denied", "vae: open runs/x: permission denied"},
+		{"vae", "vaeish: not a prefix", "vae: vaeish: not a prefix"},
+	}
+	for _, c := range cases {
+		if got := Message(c.name, errors.New(c.err)); got != c.want {
+			t.Errorf("Message(%q, %q) = %q, want %q", c.name, c.err, got, c.want)
+		}
 	}
 }

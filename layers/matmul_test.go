@@ -1,0 +1,37 @@
+package layers
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	. "github.com/gomlx/gomlx/core/graph"
+)
+
+// TestMatMulGradients compares the value and the gradients of matMul with
+// those of GoMLX's MatMul. It covers a weight matrix narrower and one wider
+// than its input, the two branches of weightGradientByTranspose, and checks
+// that branch against the dot product that other backends get.
+func TestMatMulGradients(t *testing.T) {
+	backend := goBackend(t)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, dims := range [][3]int{{37, 24, 5}, {37, 5, 24}} {
+		m, k, n := dims[0], dims[1], dims[2]
+		a, b, w := randomTensor(rng, m, k), randomTensor(rng, k, n), randomTensor(rng, m, n)
+		outputs := MustExecOnceN(backend, func(a, b, w *Node) []*Node {
+			// A weighted sum makes the output's gradient w, not a constant.
+			ours := matMul(a, b)
+			theirs := MatMul(a, b)
+			oursGrads := Gradient(ReduceAllSum(Mul(ours, w)), a, b)
+			theirsGrads := Gradient(ReduceAllSum(Mul(theirs, w)), a, b)
+			dotGeneral := DotGeneral(a, []int{0}, nil, w, []int{0}, nil)
+			byTranspose := weightGradientByTranspose(a, w)
+			return []*Node{ours, theirs, oursGrads[0], theirsGrads[0], oursGrads[1], theirsGrads[1], byTranspose, dotGeneral}
+		}, a, b, w)
+		names := []string{"output", "gradient of a", "gradient of b", "weightGradientByTranspose"}
+		for i, name := range names {
+			if diff := maxAbsDiff(t, name, outputs[2*i], outputs[2*i+1]); diff > 1e-4 {
+				t.Errorf("m, k, n = %d, %d, %d: %s differs by %g", m, k, n, name, diff)
+			}
+		}
+	}
+}
