@@ -102,7 +102,7 @@ func DefaultConfig() Config {
 //   - "smoke": a few iterations to check that everything runs (used by the
 //     tests); about a minute with a warm build cache on two cores.
 //   - "quick": 600 iterations per run, about 2 minutes per run with XLA on
-//     two cores (about 6 minutes on the pure Go backend). The samples show
+//     two cores (about 4 minutes on the pure Go backend). The samples show
 //     blurry face layouts: dark eye patches around a light muzzle.
 //   - "report": the report's iteration counts (26000).
 var Presets = map[string]func(*Config){

@@ -61,7 +61,7 @@ type Config struct {
 	// Hidden is h, the channel count of the residual stream. The paper used
 	// 128 for MNIST. Default 32 for MNIST and 64 for the cats: a step at
 	// batch 16 then took about 0.15 s and 0.6 s with the XLA CPU backend on
-	// a shared two-core machine (0.7 s and 3 s with the pure Go backend).
+	// a shared two-core machine (up to 0.7 s and 3 s with the pure Go backend).
 	Hidden int `json:"hidden"`
 	// ResidualBlocks is the number of residual blocks. Default 15.
 	ResidualBlocks int `json:"residual_blocks"`
