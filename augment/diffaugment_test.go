@@ -7,23 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/compute"
 	_ "github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 
-	"github.com/catsynth/catsynth/backend"
 	"github.com/catsynth/catsynth/dataset"
+	"github.com/catsynth/catsynth/internal/testutil"
 )
-
-func goBackend(t *testing.T) compute.Backend {
-	t.Helper()
-	b, err := backend.Create("go")
-	if err != nil {
-		t.Fatalf("creating the go backend: %v", err)
-	}
-	return b
-}
 
 // counting returns a [1, size, size, 1] image whose pixel (i, j) is
 // 1 + i*size + j, so that every pixel is distinct and none is zero.
@@ -43,7 +33,7 @@ func apply(t *testing.T, policy string, x, uniforms *tensors.Tensor) []float32 {
 	}
 	// The product by 1 keeps the output a node of its own: GoMLX v0.28.2's
 	// executor fails when a graph returns one of its parameters unchanged.
-	out := MustExecOnce(goBackend(t), func(x, u *Node) *Node { return MulScalar(p.Apply(x, u), 1) }, x, uniforms)
+	out := MustExecOnce(testutil.GoBackend(t), func(x, u *Node) *Node { return MulScalar(p.Apply(x, u), 1) }, x, uniforms)
 	if !slices.Equal(out.Shape().Dimensions, x.Shape().Dimensions) {
 		t.Fatalf("policy %q: output shape %v, want %v", policy, out.Shape().Dimensions, x.Shape().Dimensions)
 	}
@@ -143,7 +133,7 @@ func TestColorKeepsMeanForNeutralDraws(t *testing.T) {
 }
 
 func TestGradientsFiniteAndNonZero(t *testing.T) {
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	x := tensors.FromFlatDataAndDimensions(make([]float32, 2*16*16*3), 2, 16, 16, 3)
 	data := tensors.MustCopyFlatData[float32](x)
 	for i := range data {
@@ -210,7 +200,7 @@ func TestPreviewOnRealCats(t *testing.T) {
 	const n, size = 4, 64
 	per := size * size * 3
 	pixels := images.Pixels[:n*per]
-	b := goBackend(t)
+	b := testutil.GoBackend(t)
 
 	none, err := Policy(nil).Preview(b, pixels, n, size, size, 3, 1)
 	if err != nil {

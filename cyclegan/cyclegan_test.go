@@ -14,7 +14,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/compute"
 	_ "github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -24,17 +23,8 @@ import (
 	"github.com/catsynth/catsynth/backend"
 	"github.com/catsynth/catsynth/dataset"
 	"github.com/catsynth/catsynth/imgrid"
-	"github.com/catsynth/catsynth/trainlog"
+	"github.com/catsynth/catsynth/internal/testutil"
 )
-
-func goBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	b, err := backend.Create("go")
-	if err != nil {
-		t.Fatalf("creating the go backend: %v", err)
-	}
-	return b
-}
 
 // catDomains loads the real Russian Blue and Grumpy cats, skipping the test
 // when no data folder is configured (CI sets CATSYNTH_DATA).
@@ -76,7 +66,7 @@ func randomImages(seed uint64, n int) *tensors.Tensor {
 }
 
 func TestModuleShapes(t *testing.T) {
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	cases := []struct {
 		name       string
 		change     func(*Config)
@@ -112,7 +102,7 @@ func TestModuleShapes(t *testing.T) {
 }
 
 func TestCycleLossOfIdentityIsZero(t *testing.T) {
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	cases := []struct {
 		name      string
 		norm      string
@@ -146,7 +136,7 @@ func TestCycleLossOfIdentityIsZero(t *testing.T) {
 // TestCycleGradientsReachBothGenerators differentiates the cycle loss alone
 // with respect to the weights of each generator.
 func TestCycleGradientsReachBothGenerators(t *testing.T) {
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	for _, norm := range []string{CycleMSE, CycleL1} {
 		cfg := smallConfig()
 		cfg.CycleNorm = norm
@@ -202,7 +192,7 @@ func TestTrainingOnRealCats(t *testing.T) {
 	cfg := smallConfig()
 	cfg.LambdaIdentity = 1
 	dir := t.TempDir()
-	tr, err := NewTrainer(goBackend(t), cfg, x, y, dir)
+	tr, err := NewTrainer(testutil.GoBackend(t), cfg, x, y, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +251,7 @@ func decodePNG(t *testing.T, path string) image.Image {
 // from iteration 2 on, so the schedule must survive the resume too.
 func TestResumeMatchesUninterrupted(t *testing.T) {
 	x, y := catDomains(t)
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	cfg := smallConfig()
 	cfg.DecayFrom = 2
 	// Batches of 4 fill a pool of 6 during the first two iterations, so the
@@ -308,24 +298,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	}
 	second.Close()
 
-	want, err := trainlog.Read(filepath.Join(straightDir, LossLogFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := trainlog.Read(filepath.Join(resumedDir, LossLogFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(got.Steps, []int{1, 2, 3, 4}) {
-		t.Fatalf("resumed loss log steps %v, want [1 2 3 4]", got.Steps)
-	}
-	for c, column := range LogColumns {
-		for i := range want.Steps {
-			if math.Abs(got.Values[c][i]-want.Values[c][i]) > 1e-5 {
-				t.Errorf("%s at step %d: resumed %.6f, uninterrupted %.6f", column, want.Steps[i], got.Values[c][i], want.Values[c][i])
-			}
-		}
-	}
+	testutil.SameLossLogs(t, filepath.Join(straightDir, LossLogFile), filepath.Join(resumedDir, LossLogFile), LogColumns, []int{1, 2, 3, 4}, 1e-5)
 	for _, direction := range []string{XtoY, YtoX} {
 		for _, iteration := range []int{2, 4} {
 			if _, err := os.Stat(SamplePath(resumedDir, direction, iteration)); err != nil {
@@ -366,7 +339,7 @@ func writeCat(t *testing.T, path string) {
 // adversarial losses must change and the cycle and identity losses must
 // not, since the policy only transforms what the discriminators see.
 func TestDiffAugmentOnlyOnDiscriminatorInputs(t *testing.T) {
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	cfg := smallConfig()
 	cfg.LambdaIdentity = 1
 	cfg.DiffAugment = "color,translation,cutout"
@@ -419,7 +392,7 @@ func TestDiffAugmentOnlyOnDiscriminatorInputs(t *testing.T) {
 // first cycle loss must not (see TestDiffAugmentOnlyOnDiscriminatorInputs).
 func TestDiffAugmentTrains(t *testing.T) {
 	x, y := catDomains(t)
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	run := func(policy string, poolSize int) []Losses {
 		cfg := smallConfig()
 		cfg.DiffAugment = policy
@@ -505,10 +478,10 @@ func TestLoadDomainsErrors(t *testing.T) {
 
 	// NewTrainer rejects an empty domain and one smaller than a batch.
 	empty := &dataset.Images{Size: ImageSize, Dir: "/nowhere/cats"}
-	if _, err := NewTrainer(goBackend(t), smallConfig(), x, empty, t.TempDir()); err == nil || !strings.Contains(err.Error(), "domain Y") {
+	if _, err := NewTrainer(testutil.GoBackend(t), smallConfig(), x, empty, t.TempDir()); err == nil || !strings.Contains(err.Error(), "domain Y") {
 		t.Errorf("NewTrainer with an empty Y returned %v, want an error naming domain Y", err)
 	}
-	if _, err := NewTrainer(goBackend(t), smallConfig(), x, y, t.TempDir()); err == nil || !strings.Contains(err.Error(), "domain X") {
+	if _, err := NewTrainer(testutil.GoBackend(t), smallConfig(), x, y, t.TempDir()); err == nil || !strings.Contains(err.Error(), "domain X") {
 		t.Errorf("NewTrainer with 1 image and batch 4 returned %v, want an error naming domain X", err)
 	}
 }
@@ -603,7 +576,7 @@ func TestBenchStep(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a full-size iteration takes seconds on the Go backend")
 	}
-	step, flops, err := BenchStep(goBackend(t))
+	step, flops, err := BenchStep(testutil.GoBackend(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -647,7 +620,7 @@ func TestLearningRateDecayReachesAdam(t *testing.T) {
 	x, y := catDomains(t)
 	cfg := smallConfig()
 	cfg.Iterations, cfg.DecayFrom = 4, 1
-	tr, err := NewTrainer(goBackend(t), cfg, x, y, t.TempDir())
+	tr, err := NewTrainer(testutil.GoBackend(t), cfg, x, y, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,39 +9,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/compute"
 	_ "github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
-	"github.com/catsynth/catsynth/backend"
 	"github.com/catsynth/catsynth/dataset"
-	"github.com/catsynth/catsynth/trainlog"
+	"github.com/catsynth/catsynth/internal/testutil"
 )
-
-func goBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	b, err := backend.Create("go")
-	if err != nil {
-		t.Fatalf("creating the go backend: %v", err)
-	}
-	return b
-}
 
 // grumpyImages loads the real Grumpy cat images, skipping the test when no
 // data folder is configured (CI sets CATSYNTH_DATA).
 func grumpyImages(t testing.TB) *dataset.Images {
-	t.Helper()
-	root, err := dataset.Root("")
-	if err != nil {
-		t.Skipf("no cat images: %v", err)
-	}
-	images, err := dataset.Load(filepath.Join(root, dataset.GrumpyDir), ImageSize)
-	if err != nil {
-		t.Fatalf("loading the Grumpy cats: %v", err)
-	}
-	return images
+	return testutil.CatImages(t, dataset.GrumpyDir, ImageSize)
 }
 
 // testConfig is the report's architecture with a short schedule.
@@ -56,7 +36,7 @@ func testConfig() Config {
 }
 
 func TestNetworkShapes(t *testing.T) {
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	for _, norm := range []string{"instance", "batch", "none"} {
 		t.Run(norm, func(t *testing.T) {
 			cfg := DefaultConfig()
@@ -100,7 +80,7 @@ func runSteps(t *testing.T, tr *Trainer, n int) []Losses {
 func TestTrainingMovesLosses(t *testing.T) {
 	images := grumpyImages(t)
 	cfg := testConfig()
-	tr, err := NewTrainer(goBackend(t), cfg, images, t.TempDir())
+	tr, err := NewTrainer(testutil.GoBackend(t), cfg, images, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +107,7 @@ func TestTrainingMovesLosses(t *testing.T) {
 
 func TestSameSeedSameLosses(t *testing.T) {
 	images := grumpyImages(t)
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	firstLosses := func(seed int64) Losses {
 		cfg := testConfig()
 		cfg.Seed = seed
@@ -152,7 +132,7 @@ func TestSameSeedSameLosses(t *testing.T) {
 // the same losses, samples and loss log.
 func TestResumeMatchesUninterrupted(t *testing.T) {
 	images := grumpyImages(t)
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	cfg := testConfig()
 	ctx := context.Background()
 
@@ -195,24 +175,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	}
 	second.Close()
 
-	want, err := trainlog.Read(filepath.Join(straightDir, LossLogFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := trainlog.Read(filepath.Join(resumedDir, LossLogFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(got.Steps, []int{1, 2, 3, 4}) {
-		t.Fatalf("resumed loss log steps %v, want [1 2 3 4]", got.Steps)
-	}
-	for c, column := range LossColumns {
-		for i := range want.Steps {
-			if math.Abs(got.Values[c][i]-want.Values[c][i]) > 1e-5 {
-				t.Errorf("%s at step %d: resumed %.6f, uninterrupted %.6f", column, want.Steps[i], got.Values[c][i], want.Values[c][i])
-			}
-		}
-	}
+	testutil.SameLossLogs(t, filepath.Join(straightDir, LossLogFile), filepath.Join(resumedDir, LossLogFile), LossColumns, []int{1, 2, 3, 4}, 1e-5)
 	for _, iteration := range []int{2, 4} {
 		if _, err := os.Stat(SamplePath(resumedDir, iteration)); err != nil {
 			t.Errorf("sample grid of iteration %d: %v", iteration, err)
@@ -225,7 +188,7 @@ func TestResumeRejectsOtherArchitecture(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig()
 	cfg.Iterations = 1
-	tr, err := NewTrainer(goBackend(t), cfg, images, dir)
+	tr, err := NewTrainer(testutil.GoBackend(t), cfg, images, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +197,7 @@ func TestResumeRejectsOtherArchitecture(t *testing.T) {
 	}
 	tr.Close()
 	cfg.ConvDim = 16
-	if _, err := NewTrainer(goBackend(t), cfg, images, dir); err == nil {
+	if _, err := NewTrainer(testutil.GoBackend(t), cfg, images, dir); err == nil {
 		t.Fatal("NewTrainer with conv_dim 16 on a conv_dim 32 run returned no error")
 	}
 	// The earlier run's files are intact.
@@ -300,7 +263,7 @@ func TestStepFLOPs(t *testing.T) {
 func BenchmarkStep(b *testing.B) {
 	images := grumpyImages(b)
 	cfg := DefaultConfig()
-	tr, err := NewTrainer(goBackend(b), cfg, images, b.TempDir())
+	tr, err := NewTrainer(testutil.GoBackend(b), cfg, images, b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -322,7 +285,7 @@ func BenchmarkStep(b *testing.B) {
 // operation: the losses stay finite and differ from a run without it.
 func TestDiffAugmentTrains(t *testing.T) {
 	images := grumpyImages(t)
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	run := func(policy string) []Losses {
 		cfg := testConfig()
 		cfg.DiffAugment = policy

@@ -6,24 +6,14 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/gomlx/compute"
 	_ "github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 
-	"github.com/catsynth/catsynth/backend"
+	"github.com/catsynth/catsynth/internal/testutil"
 )
 
 // goBackend returns GoMLX's pure Go backend, which every machine has.
-func goBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	b, err := backend.Create("go")
-	if err != nil {
-		t.Fatalf("creating the go backend: %v", err)
-	}
-	return b
-}
-
 func randomTensor(rng *rand.Rand, dims ...int) *tensors.Tensor {
 	size := 1
 	for _, d := range dims {
@@ -56,7 +46,7 @@ func maxAbsDiff(t *testing.T, name string, got, want *tensors.Tensor) float64 {
 // conv2DNative for why GoMLX's input gradient is not the reference), using
 // sum(output * projection) with a random projection as the loss.
 func TestConv2DMatchesGoMLX(t *testing.T) {
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	cases := []struct {
 		batch, height, width, inChannels, outChannels, kernel, stride, padding int
 	}{
@@ -115,7 +105,7 @@ func TestConv2DMatchesGoMLX(t *testing.T) {
 }
 
 func TestZeroPad2D(t *testing.T) {
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	x := tensors.FromFlatDataAndDimensions([]float32{1, 2, 3, 4}, 1, 2, 2, 1)
 	got := MustExecOnce(backend, func(x *Node) *Node {
 		return ZeroPad2D(x, 1, 0, 0, 2)
@@ -137,7 +127,7 @@ func TestZeroPad2D(t *testing.T) {
 }
 
 func TestUpsample2x(t *testing.T) {
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	// Two channels so that a wrong axis order would show.
 	x := tensors.FromFlatDataAndDimensions([]float32{1, 10, 2, 20, 3, 30, 4, 40}, 1, 2, 2, 2)
 	results := MustExecOnceN(backend, func(x *Node) []*Node {
@@ -166,7 +156,7 @@ func TestUpsample2x(t *testing.T) {
 }
 
 func TestInstanceNormStatistics(t *testing.T) {
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	rng := rand.New(rand.NewPCG(3, 4))
 	x := randomTensor(rng, 2, 5, 6, 3)
 	got := tensors.MustCopyFlatData[float32](MustExecOnce(backend, func(x *Node) *Node {
@@ -234,7 +224,7 @@ func referenceConvInputGradient(xDims []int, kernel, projection []float32, kerne
 // TestUpConv2DMatchesUpsampleThenConv checks the phase formulation against
 // nearest upsampling followed by GoMLX's Convolve, in value and gradients.
 func TestUpConv2DMatchesUpsampleThenConv(t *testing.T) {
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, dims := range [][4]int{{2, 4, 4, 3}, {1, 3, 5, 6}} {
 		x := randomTensor(rng, dims[0], dims[1], dims[2], dims[3])

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	. "github.com/gomlx/gomlx/core/graph"
+
+	"github.com/catsynth/catsynth/internal/testutil"
 )
 
 // TestMatMulGradients compares the value and the gradients of matMul with
@@ -12,7 +14,7 @@ import (
 // than its input, the two branches of weightGradientByTranspose, and checks
 // that branch against the dot product that other backends get.
 func TestMatMulGradients(t *testing.T) {
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, dims := range [][3]int{{37, 24, 5}, {37, 5, 24}} {
 		m, k, n := dims[0], dims[1], dims[2]

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -16,17 +15,8 @@ import (
 
 	_ "github.com/gomlx/compute/gobackend"
 
-	"github.com/catsynth/catsynth/backend"
+	"github.com/catsynth/catsynth/internal/testutil"
 )
-
-func goBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	backend, err := backend.Create("go")
-	if err != nil {
-		t.Fatalf("creating the Go backend: %v", err)
-	}
-	return backend
-}
 
 // smallConfig returns a small network for tests: h 6, 2 residual blocks.
 func smallConfig(data string) Config {
@@ -79,7 +69,7 @@ func TestMaskedConvCausality(t *testing.T) {
 	}{
 		{MaskA, 7}, {MaskB, 3}, {MaskB, 1}, {MaskA, 3},
 	}
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	for _, tt := range tests {
 		t.Run(tt.maskType.String()+"/"+string(rune('0'+tt.kernel)), func(t *testing.T) {
 			store := NewStore(DefaultConfig(DataGrumpy))
@@ -136,7 +126,7 @@ func TestNetworkCausality(t *testing.T) {
 		{DataMNIST, 28, 1},
 		{DataGrumpy, 16, 3},
 	}
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	for _, tt := range tests {
 		t.Run(tt.data, func(t *testing.T) {
 			cfg := smallConfig(tt.data)
@@ -189,7 +179,7 @@ func TestNetworkCausality(t *testing.T) {
 func TestWindowMatchesFullImage(t *testing.T) {
 	cfg := smallConfig(DataGrumpy)
 	cfg.ImageSize = 16
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	store := NewStore(cfg)
 	height, width, channels := cfg.Shape()
 	full, err := model.NewExec(backend, store, func(scope *model.Scope, x *Node) *Node {
@@ -258,7 +248,7 @@ func TestUniformLogitsNLL(t *testing.T) {
 		{DataGrumpy, 4, 5, 3, 256, 8},
 		{DataMNIST, 28, 28, 1, 1, 1},
 	}
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	for _, tt := range tests {
 		t.Run(tt.data, func(t *testing.T) {
 			cfg := DefaultConfig(tt.data)
@@ -288,7 +278,7 @@ func TestSamplesValid(t *testing.T) {
 		{DataMNIST, 2},
 		{DataGrumpy, 256},
 	}
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	for _, tt := range tests {
 		t.Run(tt.data, func(t *testing.T) {
 			cfg := smallConfig(tt.data)
@@ -341,7 +331,7 @@ func TestTrainingLowersLoss(t *testing.T) {
 	// Few images, so that the loss falls quickly.
 	data.Train = data.Train[:64*data.ImageDims()]
 	out := t.TempDir()
-	trainer, err := NewTrainer(goBackend(t), cfg, data, out)
+	trainer, err := NewTrainer(testutil.GoBackend(t), cfg, data, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +357,7 @@ func TestTrainingLowersLoss(t *testing.T) {
 	if err := trainer.Close(); err != nil {
 		t.Fatal(err)
 	}
-	resumed, err := NewTrainer(goBackend(t), cfg, data, out)
+	resumed, err := NewTrainer(testutil.GoBackend(t), cfg, data, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -428,7 +418,7 @@ func TestMaskValues(t *testing.T) {
 // that Sample uses and compares every logit with Logits on the whole image.
 func TestRowGraphsMatchFullImage(t *testing.T) {
 	tests := []string{DataMNIST, DataGrumpy}
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	for _, data := range tests {
 		t.Run(data, func(t *testing.T) {
 			cfg := smallConfig(data)
@@ -489,7 +479,7 @@ func TestSampleMatchesWindowed(t *testing.T) {
 	cfg := smallConfig(DataGrumpy)
 	cfg.ImageSize = 8
 	store := NewStore(cfg)
-	sampler, err := NewSampler(goBackend(t), store, cfg)
+	sampler, err := NewSampler(testutil.GoBackend(t), store, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/catsynth/catsynth/internal/testutil"
 	"github.com/catsynth/catsynth/mnist"
 )
 
@@ -51,7 +52,7 @@ func TestMNISTTrainingLowersELBO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := NewTrainer(goBackend(t), cfg, data, t.TempDir())
+	tr, err := NewTrainer(testutil.GoBackend(t), cfg, data, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

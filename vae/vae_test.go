@@ -15,33 +15,14 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
-	"github.com/catsynth/catsynth/backend"
 	"github.com/catsynth/catsynth/dataset"
-	"github.com/catsynth/catsynth/trainlog"
+	"github.com/catsynth/catsynth/internal/testutil"
 )
-
-func goBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	b, err := backend.Create("go")
-	if err != nil {
-		t.Fatalf("creating the go backend: %v", err)
-	}
-	return b
-}
 
 // grumpyImages loads the real Grumpy cat images, skipping the test when no
 // data folder is configured (CI sets CATSYNTH_DATA).
 func grumpyImages(t testing.TB) *dataset.Images {
-	t.Helper()
-	root, err := dataset.Root("")
-	if err != nil {
-		t.Skipf("no cat images: %v", err)
-	}
-	images, err := dataset.Load(filepath.Join(root, dataset.GrumpyDir), 64)
-	if err != nil {
-		t.Fatalf("loading the Grumpy cats: %v", err)
-	}
-	return images
+	return testutil.CatImages(t, dataset.GrumpyDir, 64)
 }
 
 // testConfig is the cat architecture with a short schedule.
@@ -71,7 +52,7 @@ func newCatTrainer(t *testing.T, backend compute.Backend, cfg Config, images *da
 // klOf evaluates KL for mu and logvar [batch, latent].
 func klOf(t *testing.T, mu, logvar [][]float32) float64 {
 	t.Helper()
-	out := MustExecOnce(goBackend(t), func(mu, logvar *Node) *Node { return KL(mu, logvar) },
+	out := MustExecOnce(testutil.GoBackend(t), func(mu, logvar *Node) *Node { return KL(mu, logvar) },
 		tensors.FromValue(mu), tensors.FromValue(logvar))
 	return float64(tensors.MustCopyFlatData[float32](out)[0])
 }
@@ -152,7 +133,7 @@ func TestReconstructionLoss(t *testing.T) {
 	for _, c := range cases {
 		cfg := DefaultConfig()
 		cfg.Dataset = c.dataset
-		out := MustExecOnce(goBackend(t), func(x, output *Node) *Node { return ReconstructionLoss(cfg, x, output) },
+		out := MustExecOnce(testutil.GoBackend(t), func(x, output *Node) *Node { return ReconstructionLoss(cfg, x, output) },
 			tensors.FromFlatDataAndDimensions(c.x, 2, 1, 1, 1), tensors.FromFlatDataAndDimensions(c.output, 2, 1, 1, 1))
 		got := float64(tensors.MustCopyFlatData[float32](out)[0])
 		if math.Abs(got-c.want) > 1e-4*math.Max(1, c.want) {
@@ -162,7 +143,7 @@ func TestReconstructionLoss(t *testing.T) {
 }
 
 func TestNetworkShapes(t *testing.T) {
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	for _, data := range []string{Cats, MNIST} {
 		t.Run(data, func(t *testing.T) {
 			cfg, err := PresetConfig(data, "smoke")
@@ -196,7 +177,7 @@ func TestNetworkShapes(t *testing.T) {
 func TestReconstructionErrorFalls(t *testing.T) {
 	images := grumpyImages(t)
 	cfg := testConfig()
-	tr := newCatTrainer(t, goBackend(t), cfg, images, t.TempDir())
+	tr := newCatTrainer(t, testutil.GoBackend(t), cfg, images, t.TempDir())
 	defer tr.Close()
 	fixed, err := tr.FixedImages()
 	if err != nil {
@@ -228,7 +209,7 @@ func TestReconstructionErrorFalls(t *testing.T) {
 
 func TestSameSeedSameSamples(t *testing.T) {
 	images := grumpyImages(t)
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	samplesAfterStep := func(seed int64) []float32 {
 		cfg := testConfig()
 		cfg.Seed = seed
@@ -257,7 +238,7 @@ func TestSameSeedSameSamples(t *testing.T) {
 // same loss log, fixed noise and fixed batch.
 func TestResumeMatchesUninterrupted(t *testing.T) {
 	images := grumpyImages(t)
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	cfg := testConfig()
 	ctx := context.Background()
 
@@ -304,24 +285,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	}
 	second.Close()
 
-	want, err := trainlog.Read(filepath.Join(straightDir, LossLogFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := trainlog.Read(filepath.Join(resumedDir, LossLogFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(got.Steps, []int{1, 2, 3, 4}) {
-		t.Fatalf("resumed loss log steps %v, want [1 2 3 4]", got.Steps)
-	}
-	for c, column := range LossColumns {
-		for i := range want.Steps {
-			if math.Abs(got.Values[c][i]-want.Values[c][i]) > 1e-4*math.Max(1, math.Abs(want.Values[c][i])) {
-				t.Errorf("%s at step %d: resumed %.6f, uninterrupted %.6f", column, want.Steps[i], got.Values[c][i], want.Values[c][i])
-			}
-		}
-	}
+	testutil.SameLossLogs(t, filepath.Join(straightDir, LossLogFile), filepath.Join(resumedDir, LossLogFile), LossColumns, []int{1, 2, 3, 4}, 1e-4)
 	for _, iteration := range []int{2, 4} {
 		for _, path := range []string{SamplePath(resumedDir, iteration), ReconstructionPath(resumedDir, iteration)} {
 			if _, err := os.Stat(path); err != nil {

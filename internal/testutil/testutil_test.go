@@ -1,0 +1,89 @@
+package testutil
+
+import (
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/catsynth/catsynth/trainlog"
+)
+
+// failures records what a helper reports instead of failing the test that
+// runs it. Fatalf ends the goroutine, as testing.T's does.
+type failures struct {
+	testing.TB
+	mu       sync.Mutex
+	messages []string
+}
+
+func (f *failures) Helper() {}
+
+func (f *failures) Errorf(format string, args ...any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.messages = append(f.messages, fmt.Sprintf(format, args...))
+}
+
+func (f *failures) Fatalf(format string, args ...any) {
+	f.Errorf(format, args...)
+	runtime.Goexit()
+}
+
+func (f *failures) Fatal(args ...any) {
+	f.Errorf("%s", fmt.Sprint(args...))
+	runtime.Goexit()
+}
+
+// run calls check with a recorder in its own goroutine and returns what it
+// reported.
+func run(check func(tb testing.TB)) []string {
+	f := &failures{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		check(f)
+	}()
+	<-done
+	return f.messages
+}
+
+func writeLog(t *testing.T, path string, rows [][]float64) {
+	t.Helper()
+	w, err := trainlog.Open(path, []string{"a", "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, row := range rows {
+		if err := w.Append(i+1, row...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSameLossLogs(t *testing.T) {
+	dir := t.TempDir()
+	path := func(name string) string { return filepath.Join(dir, name) }
+	writeLog(t, path("want.csv"), [][]float64{{1, 2}, {3, 4}})
+	writeLog(t, path("same.csv"), [][]float64{{1, 2}, {3, 4.000001}})
+	writeLog(t, path("changed.csv"), [][]float64{{1, 2}, {3, 4.1}})
+	writeLog(t, path("short.csv"), [][]float64{{1, 2}})
+	columns := []string{"a", "b"}
+
+	if got := run(func(tb testing.TB) { SameLossLogs(tb, path("want.csv"), path("same.csv"), columns, []int{1, 2}, 1e-5) }); len(got) != 0 {
+		t.Errorf("equal logs reported %q", got)
+	}
+	got := run(func(tb testing.TB) { SameLossLogs(tb, path("want.csv"), path("changed.csv"), columns, []int{1, 2}, 1e-5) })
+	if len(got) != 1 || !strings.Contains(got[0], "b at step 2") {
+		t.Errorf("a changed value reported %q, want one message about b at step 2", got)
+	}
+	got = run(func(tb testing.TB) { SameLossLogs(tb, path("want.csv"), path("short.csv"), columns, []int{1, 2}, 1e-5) })
+	if len(got) != 1 || !strings.Contains(got[0], "steps [1]") {
+		t.Errorf("a missing step reported %q, want one message naming the steps", got)
+	}
+}
