@@ -73,17 +73,19 @@ func TestSameLossLogs(t *testing.T) {
 	writeLog(t, path("same.csv"), [][]float64{{1, 2}, {3, 4.000001}})
 	writeLog(t, path("changed.csv"), [][]float64{{1, 2}, {3, 4.1}})
 	writeLog(t, path("short.csv"), [][]float64{{1, 2}})
-	columns := []string{"a", "b"}
+	compare := func(name string) []string {
+		return run(func(tb testing.TB) {
+			SameLossLogs(tb, path("want.csv"), path(name), []string{"a", "b"}, []int{1, 2}, 1e-5)
+		})
+	}
 
-	if got := run(func(tb testing.TB) { SameLossLogs(tb, path("want.csv"), path("same.csv"), columns, []int{1, 2}, 1e-5) }); len(got) != 0 {
+	if got := compare("same.csv"); len(got) != 0 {
 		t.Errorf("equal logs reported %q", got)
 	}
-	got := run(func(tb testing.TB) { SameLossLogs(tb, path("want.csv"), path("changed.csv"), columns, []int{1, 2}, 1e-5) })
-	if len(got) != 1 || !strings.Contains(got[0], "b at step 2") {
+	if got := compare("changed.csv"); len(got) != 1 || !strings.Contains(got[0], "b at step 2") {
 		t.Errorf("a changed value reported %q, want one message about b at step 2", got)
 	}
-	got = run(func(tb testing.TB) { SameLossLogs(tb, path("want.csv"), path("short.csv"), columns, []int{1, 2}, 1e-5) })
-	if len(got) != 1 || !strings.Contains(got[0], "steps [1]") {
+	if got := compare("short.csv"); len(got) != 1 || !strings.Contains(got[0], "steps [1]") {
 		t.Errorf("a missing step reported %q, want one message naming the steps", got)
 	}
 }
