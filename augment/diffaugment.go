@@ -82,6 +82,13 @@ func (p Policy) RandomCount() int {
 	return count
 }
 
+// Seed derives the seed of a run's DiffAugment draws from the run's seed,
+// so that the draws never repeat the run's other random streams, which use
+// its seed as it is.
+func Seed(runSeed int64) uint64 {
+	return uint64(runSeed) ^ 0x9e3779b97f4a7c15
+}
+
 // Uniforms draws the [batch, RandomCount()] uniform values for one call of
 // Apply, seeded by (seed, stream): use a new stream for every call, for
 // example derived from the iteration and the call's place in it.

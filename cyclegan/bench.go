@@ -87,22 +87,16 @@ func BenchStepWith(backend compute.Backend, diffAugment string) (step func() err
 	if err := store.SetRNGStateFromSeed(cfg.Seed); err != nil {
 		return nil, 0, fmt.Errorf("cyclegan: seeding the model: %w", err)
 	}
-	// Without a policy the draws are an unused input of one value per
-	// sample. GoMLX's executors accept a parameter that no output uses.
-	augmentOrNil := func(u *Node) *Node {
-		if len(policy) == 0 {
-			return nil
-		}
-		return u
-	}
+	// Without a policy the draws u are an input that no output uses, which
+	// GoMLX's executors accept.
 	dStep, err := model.NewExec(backend, store, func(scope *model.Scope, realX, realY, u *Node) (*Node, *Node) {
-		return DiscriminatorStepGraph(scope, cfg, realX, realY, augmentOrNil(u))
+		return DiscriminatorStepGraph(scope, cfg, realX, realY, u)
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("cyclegan: building the discriminator step: %w", err)
 	}
 	gStep, err := model.NewExec(backend, store, func(scope *model.Scope, realX, realY, u *Node) []*Node {
-		losses := GeneratorStepGraph(scope, cfg, realX, realY, augmentOrNil(u))
+		losses := GeneratorStepGraph(scope, cfg, realX, realY, u)
 		return []*Node{losses.GXY, losses.GYX, losses.Cycle}
 	})
 	if err != nil {

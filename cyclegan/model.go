@@ -149,7 +149,8 @@ func distance(cfg Config, a, b *Node) *Node {
 // With a DiffAugment policy (cfg.DiffAugment), the four discriminator
 // inputs pass through it, with the draws u [4*batch, policy.RandomCount()]:
 // rows in blocks of batch for realX, fakeX, realY and fakeY, in that order.
-// u is nil without a policy. Trainer draws u per iteration, seeded.
+// Without a policy u is unused and may be nil. Trainer draws u per
+// iteration, seeded.
 //
 // The discriminator and generator updates are separate graphs for the
 // reason given in gan.DiscriminatorStepGraph: GoMLX v0.28.2 cannot
@@ -184,14 +185,14 @@ func discriminatorUpdate(network *networks, cfg Config, realX, realY, fakeX, fak
 
 // diffAugment applies cfg's DiffAugment policy to each batch of images
 // [batch, 64, 64, 3], the i-th with rows [i*batch, (i+1)*batch) of u. It
-// returns images unchanged when u is nil.
+// returns images unchanged when u is nil or the policy is empty.
 func diffAugment(cfg Config, u *Node, images ...*Node) []*Node {
-	if u == nil {
-		return images
-	}
 	policy, err := augment.Parse(cfg.DiffAugment)
 	if err != nil {
 		panic(err) // Validate has checked the policy.
+	}
+	if u == nil || len(policy) == 0 {
+		return images
 	}
 	out := make([]*Node, len(images))
 	for i, x := range images {
@@ -221,7 +222,7 @@ type GeneratorLosses struct {
 // With a DiffAugment policy, the fakes pass through it before the
 // discriminators (not before the cycle and identity losses), with the draws
 // u [2*batch, policy.RandomCount()]: rows in blocks of batch for fakeX and
-// fakeY. u is nil without a policy.
+// fakeY. Without a policy u is unused and may be nil.
 func GeneratorLossesGraph(scope *model.Scope, cfg Config, realX, realY, u *Node) (losses GeneratorLosses, total *Node) {
 	return generatorLosses(newNetworks(scope), cfg, realX, realY, u)
 }

@@ -101,8 +101,7 @@ type Trainer struct {
 	dPoolExec    *model.Exec
 	poolX, poolY *fakePool
 	gStepExec    *model.Exec
-	// policy is the DiffAugment policy, empty when off. With a policy, the
-	// step execs take the draws as their last input.
+	// policy is the DiffAugment policy, empty when off.
 	policy     augment.Policy
 	translate  map[string]*model.Exec
 	loaderX    *dataset.Loader
@@ -199,42 +198,25 @@ func (t *Trainer) buildExecs(backend compute.Backend) error {
 	if t.policy, err = augment.Parse(cfg.DiffAugment); err != nil {
 		return fmt.Errorf("cyclegan: diffaugment: %w", err)
 	}
-	if len(t.policy) == 0 {
-		t.dStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY *Node) (*Node, *Node) {
-			return DiscriminatorStepGraph(scope, cfg, realX, realY, nil)
-		})
-	} else {
-		t.dStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY, u *Node) (*Node, *Node) {
-			return DiscriminatorStepGraph(scope, cfg, realX, realY, u)
-		})
-	}
+	// The steps always take the DiffAugment draws u as their last input.
+	// Without a policy u is unused: Apply returns its input for the empty
+	// policy.
+	t.dStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY, u *Node) (*Node, *Node) {
+		return DiscriminatorStepGraph(scope, cfg, realX, realY, u)
+	})
 	if err != nil {
 		return fmt.Errorf("cyclegan: building the discriminator step: %w", err)
 	}
-	if len(t.policy) == 0 {
-		t.dPoolExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY, fakeX, fakeY *Node) (*Node, *Node) {
-			return DiscriminatorPoolStepGraph(scope, cfg, realX, realY, fakeX, fakeY, nil)
-		})
-	} else {
-		t.dPoolExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY, fakeX, fakeY, u *Node) (*Node, *Node) {
-			return DiscriminatorPoolStepGraph(scope, cfg, realX, realY, fakeX, fakeY, u)
-		})
-	}
+	t.dPoolExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY, fakeX, fakeY, u *Node) (*Node, *Node) {
+		return DiscriminatorPoolStepGraph(scope, cfg, realX, realY, fakeX, fakeY, u)
+	})
 	if err != nil {
 		return fmt.Errorf("cyclegan: building the discriminator step with a pool: %w", err)
 	}
-	generatorOutputs := func(losses GeneratorLosses) []*Node {
+	t.gStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY, u *Node) []*Node {
+		losses := GeneratorStepGraph(scope, cfg, realX, realY, u)
 		return []*Node{losses.GXY, losses.GYX, losses.Cycle, losses.Identity}
-	}
-	if len(t.policy) == 0 {
-		t.gStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY *Node) []*Node {
-			return generatorOutputs(GeneratorStepGraph(scope, cfg, realX, realY, nil))
-		})
-	} else {
-		t.gStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY, u *Node) []*Node {
-			return generatorOutputs(GeneratorStepGraph(scope, cfg, realX, realY, u))
-		})
-	}
+	})
 	if err != nil {
 		return fmt.Errorf("cyclegan: building the generator step: %w", err)
 	}
@@ -300,12 +282,12 @@ func (t *Trainer) Step() (Losses, error) {
 	if t.cfg.PoolSize > 0 {
 		dX, dY, err = t.discriminatorPoolStep(realX, realY, uD)
 	} else {
-		dX, dY, err = t.dStepExec.Exec2(withDraws([]any{realX, realY}, uD)...)
+		dX, dY, err = t.dStepExec.Exec2(realX, realY, uD)
 	}
 	if err != nil {
 		return Losses{}, fmt.Errorf("cyclegan: discriminator update of iteration %d: %w", t.iteration+1, err)
 	}
-	g, err := t.gStepExec.Exec(withDraws([]any{realX, realY}, uG)...)
+	g, err := t.gStepExec.Exec(realX, realY, uG)
 	if err != nil {
 		return Losses{}, fmt.Errorf("cyclegan: generator update of iteration %d: %w", t.iteration+1, err)
 	}
@@ -333,34 +315,17 @@ func (t *Trainer) discriminatorPoolStep(realX, realY, uD *tensors.Tensor) (dX, d
 	shownX := t.poolX.query(tensors.MustCopyFlatData[float32](fakeX), n, rng)
 	shownY := t.poolY.query(tensors.MustCopyFlatData[float32](fakeY), n, rng)
 	shape := []int{n, ImageSize, ImageSize, 3}
-	inputs := []any{realX, realY, tensors.FromFlatDataAndDimensions(shownX, shape...), tensors.FromFlatDataAndDimensions(shownY, shape...)}
-	return t.dPoolExec.Exec2(withDraws(inputs, uD)...)
+	return t.dPoolExec.Exec2(realX, realY,
+		tensors.FromFlatDataAndDimensions(shownX, shape...), tensors.FromFlatDataAndDimensions(shownY, shape...), uD)
 }
 
 // draws returns the DiffAugment draws of the coming iteration: uD
 // [4*batch, R] for the discriminator update and uG [2*batch, R] for the
-// generator update, with R = policy.RandomCount(). Both are nil without a
-// policy. They are seeded by the seed and the iteration, so a resumed run
-// draws the same values.
+// generator update, with R = max(policy.RandomCount(), 1). They are seeded
+// by the seed and the iteration, so a resumed run draws the same values.
 func (t *Trainer) draws() (uD, uG *tensors.Tensor) {
-	if len(t.policy) == 0 {
-		return nil, nil
-	}
-	seed := uint64(t.cfg.Seed) ^ augmentSeedMask
-	stream := 2 * uint64(t.iteration)
+	seed, stream := augment.Seed(t.cfg.Seed), 2*uint64(t.iteration)
 	return t.policy.Uniforms(seed, stream, 4*t.cfg.BatchSize), t.policy.Uniforms(seed, stream+1, 2*t.cfg.BatchSize)
-}
-
-// augmentSeedMask separates the seed of the DiffAugment draws from the
-// seed of the fake pools' choices.
-const augmentSeedMask = 0x9e3779b97f4a7c15
-
-// withDraws appends u to inputs unless it is nil.
-func withDraws(inputs []any, u *tensors.Tensor) []any {
-	if u == nil {
-		return inputs
-	}
-	return append(inputs, u)
 }
 
 func scalar(t *tensors.Tensor) float64 {

@@ -81,8 +81,8 @@ func adamFor(cfg Config, network string) optimizer.Interface {
 // path to the variables.
 //
 // With a DiffAugment policy, real and fake pass through it before D, with
-// the per-sample draws uReal and uFake [batch, policy.RandomCount()]; both
-// are nil without one.
+// the per-sample draws uReal and uFake [batch, policy.RandomCount()].
+// Without a policy they are unused and may be nil.
 func DiscriminatorStepGraph(scope *model.Scope, cfg Config, real, zD, uReal, uFake *Node) (dRealLoss, dFakeLoss *Node) {
 	network := subScopes(scope)
 	fake := StopGradient(Generator(network(GeneratorScope), cfg, zD))
@@ -105,7 +105,8 @@ func DiscriminatorStepGraph(scope *model.Scope, cfg Config, real, zD, uReal, uFa
 // scalar loss, computed before the update.
 //
 // With a DiffAugment policy, the generated images pass through it before D,
-// with the draws uGenerated [batch, policy.RandomCount()]; nil without one.
+// with the draws uGenerated [batch, policy.RandomCount()]. Without a policy
+// it is unused and may be nil.
 func GeneratorStepGraph(scope *model.Scope, cfg Config, zG, uGenerated *Node) (gLoss *Node) {
 	network := subScopes(scope)
 	generated := Generator(network(GeneratorScope), cfg, zG)

@@ -124,27 +124,18 @@ func NewTrainer(backend compute.Backend, cfg Config, images *dataset.Images, out
 	}
 	t.loader.Seek(t.iteration)
 
-	if t.policy = mustPolicy(cfg); len(t.policy) == 0 {
-		t.dStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, real, zD *Node) (*Node, *Node) {
-			return DiscriminatorStepGraph(scope, cfg, real, zD, nil, nil)
-		})
-	} else {
-		t.dStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, real, zD, uReal, uFake *Node) (*Node, *Node) {
-			return DiscriminatorStepGraph(scope, cfg, real, zD, uReal, uFake)
-		})
-	}
+	// The steps always take the DiffAugment draws. Without a policy they
+	// are unused: Apply returns its input for the empty policy.
+	t.policy = mustPolicy(cfg)
+	t.dStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, real, zD, uReal, uFake *Node) (*Node, *Node) {
+		return DiscriminatorStepGraph(scope, cfg, real, zD, uReal, uFake)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("gan: building the discriminator step: %w", err)
 	}
-	if len(t.policy) == 0 {
-		t.gStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, zG *Node) *Node {
-			return GeneratorStepGraph(scope, cfg, zG, nil)
-		})
-	} else {
-		t.gStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, zG, uGenerated *Node) *Node {
-			return GeneratorStepGraph(scope, cfg, zG, uGenerated)
-		})
-	}
+	t.gStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, zG, uGenerated *Node) *Node {
+		return GeneratorStepGraph(scope, cfg, zG, uGenerated)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("gan: building the generator step: %w", err)
 	}
@@ -193,20 +184,16 @@ func (t *Trainer) Step() (Losses, error) {
 	// Two noise streams per iteration: even for D, odd for G.
 	zD := uniformNoise(t.cfg.Seed, 2*int64(t.iteration), t.cfg.BatchSize, t.cfg.NoiseSize)
 	zG := uniformNoise(t.cfg.Seed, 2*int64(t.iteration)+1, t.cfg.BatchSize, t.cfg.NoiseSize)
-	dInputs := []any{real, zD}
-	gInputs := []any{zG}
-	if len(t.policy) > 0 {
-		// Three draws per iteration: real, fake, and generated images.
-		stream := 3 * uint64(t.iteration)
-		dInputs = append(dInputs, t.policy.Uniforms(augmentSeed(t.cfg.Seed), stream, t.cfg.BatchSize),
-			t.policy.Uniforms(augmentSeed(t.cfg.Seed), stream+1, t.cfg.BatchSize))
-		gInputs = append(gInputs, t.policy.Uniforms(augmentSeed(t.cfg.Seed), stream+2, t.cfg.BatchSize))
-	}
-	dReal, dFake, err := t.dStepExec.Exec2(dInputs...)
+	// Three DiffAugment draws per iteration: real, fake, and generated images.
+	seed, stream := augment.Seed(t.cfg.Seed), 3*uint64(t.iteration)
+	uReal := t.policy.Uniforms(seed, stream, t.cfg.BatchSize)
+	uFake := t.policy.Uniforms(seed, stream+1, t.cfg.BatchSize)
+	uGenerated := t.policy.Uniforms(seed, stream+2, t.cfg.BatchSize)
+	dReal, dFake, err := t.dStepExec.Exec2(real, zD, uReal, uFake)
 	if err != nil {
 		return Losses{}, fmt.Errorf("gan: discriminator update of iteration %d: %w", t.iteration+1, err)
 	}
-	gLoss, err := t.gStepExec.Exec1(gInputs...)
+	gLoss, err := t.gStepExec.Exec1(zG, uGenerated)
 	if err != nil {
 		return Losses{}, fmt.Errorf("gan: generator update of iteration %d: %w", t.iteration+1, err)
 	}
@@ -303,10 +290,3 @@ func (t *Trainer) ParameterCount() (generator, discriminator int) {
 // configuration of the run this one resumed, sorted; none for a new run. The
 // earlier configuration is kept as config.previous-N.json.
 func (t *Trainer) ConfigChanges() []string { return t.configChanges }
-
-// augmentSeed derives the seed of the DiffAugment draws from the run's
-// seed, so that they never repeat the noise streams, which use the seed
-// itself.
-func augmentSeed(seed int64) uint64 {
-	return uint64(seed) ^ 0x9e3779b97f4a7c15
-}
