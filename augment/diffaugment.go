@@ -82,9 +82,9 @@ func (p Policy) RandomCount() int {
 	return count
 }
 
-// Seed derives the seed of a run's DiffAugment draws from the run's seed,
-// so that the draws never repeat the run's other random streams, which use
-// its seed as it is.
+// Seed derives the seed of a run's DiffAugment draws from the run's seed.
+// The run's other random streams use its seed itself, so the draws do not
+// repeat them.
 func Seed(runSeed int64) uint64 {
 	return uint64(runSeed) ^ 0x9e3779b97f4a7c15
 }

@@ -105,9 +105,9 @@ func New() (*Choice, error) {
 // step hangs. With the default pool this hung the CycleGAN step in 2 of 3
 // runs on 2 cores, a VAE test in CI, and a test graph of 32 parallel
 // matmuls every time (TestGoBackendRunsManyParallelMatmuls). With 64 slots
-// that test and the CycleGAN tests pass; our widest graph, CycleGAN's
+// that test and the CycleGAN tests pass. Our widest graph, CycleGAN's
 // generator step, runs two generators and two discriminators side by side,
-// far fewer than 64 matmuls at once. Each matmul still splits its work in
+// which by our estimate is far fewer than 64 matmuls ready at once. Each matmul still splits its work in
 // GOMAXPROCS parts. The alternative, "go:ops_sequential", avoids the hang
 // too, but made the DCGAN, VAE and PixelCNN steps 1.6 to 1.8 times slower
 // on 2 cores.
@@ -146,15 +146,15 @@ func GoWorkers() int {
 func setWorkers(b compute.Backend, n int) error {
 	v := reflect.ValueOf(b)
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
-		return fmt.Errorf("unexpected backend type %T", b)
+		return fmt.Errorf("unexpected backend type %T: gomlx/compute has changed, so update setWorkers", b)
 	}
 	workers := v.Elem().FieldByName("Workers")
 	if !workers.IsValid() {
-		return fmt.Errorf("backend type %T has no Workers field", b)
+		return fmt.Errorf("backend type %T has no Workers field: gomlx/compute has changed, so update setWorkers", b)
 	}
 	set := workers.MethodByName("SetMaxParallelism")
 	if !set.IsValid() {
-		return fmt.Errorf("the worker pool of %T has no SetMaxParallelism method", b)
+		return fmt.Errorf("the worker pool of %T has no SetMaxParallelism method: gomlx/compute has changed, so update setWorkers", b)
 	}
 	set.Call([]reflect.Value{reflect.ValueOf(n)})
 	return nil

@@ -1,8 +1,8 @@
-// Package trainloop runs the training loop that every catsynth model shares:
-// one step per iteration up to the last one, with the loss log, sample
-// grids and checkpoints on their schedules, a progress bar, and a
-// checkpoint before returning when the context is cancelled. The models
-// supply the steps and the files through Hooks.
+// Package trainloop runs the training loop that every catsynth model shares.
+// It takes one step per iteration up to the last one, and writes the loss
+// log, sample grids and checkpoints on their schedules, with a progress bar.
+// When the context is cancelled it saves a checkpoint before returning. The
+// models supply the steps and the files through Hooks.
 package trainloop
 
 import (
@@ -20,9 +20,9 @@ import (
 	"github.com/catsynth/catsynth/progress"
 )
 
-// Schedule is the part of a model's configuration that says how long to
-// train and when to write. Every "Every" field must be at least 1; the
-// models' Validate methods check that.
+// Schedule is the part of a model's configuration that sets how long to
+// train and when to write. Every "Every" field must be at least 1, which the
+// models' Validate methods check.
 type Schedule struct {
 	// Iterations is the iteration count at which training stops.
 	Iterations int
@@ -74,7 +74,7 @@ type Options struct {
 
 // Run trains from iteration done (the iterations a resumed run has already
 // done) to s.Iterations. After each step it logs, runs the periodic work,
-// writes sample grids and saves a checkpoint when their schedules say so.
+// writes sample grids and saves a checkpoint when their schedules are due.
 // When ctx is cancelled it saves a checkpoint and returns ctx.Err(). Errors
 // from Save on cancellation are prefixed by name, e.g. "gan".
 func Run[L any](ctx context.Context, name string, s Schedule, done int, opts Options, h Hooks[L]) error {

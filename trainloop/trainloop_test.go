@@ -96,16 +96,22 @@ func TestRunResumesFromDone(t *testing.T) {
 	if !slices.Equal(r.steps, []int{6, 7}) {
 		t.Errorf("steps %v after resuming at 5, want [6 7]", r.steps)
 	}
-	if !slices.Equal(r.saves, []int{7}) || !slices.Equal(r.end, []int{7}) {
-		t.Errorf("saves %v and end %v, want [7] and [7]", r.saves, r.end)
+	if !slices.Equal(r.saves, []int{7}) {
+		t.Errorf("saves at %v after resuming at 5, want [7]", r.saves)
+	}
+	if !slices.Equal(r.end, []int{7}) {
+		t.Errorf("end at %v after resuming at 5, want [7]", r.end)
 	}
 
 	done := &recorder{iteration: 9}
 	if err := Run(context.Background(), "test", schedule, 9, Options{}, done.hooks()); err != nil {
 		t.Fatal(err)
 	}
-	if len(done.steps) != 0 || !slices.Equal(done.end, []int{9}) {
-		t.Errorf("a run past its last iteration stepped %v and ended %v, want no steps and one end", done.steps, done.end)
+	if len(done.steps) != 0 {
+		t.Errorf("a run past its last iteration stepped at %v, want no steps", done.steps)
+	}
+	if !slices.Equal(done.end, []int{9}) {
+		t.Errorf("a run past its last iteration ended at %v, want one end at 9", done.end)
 	}
 }
 
@@ -148,7 +154,10 @@ func TestRunStopsAtStepError(t *testing.T) {
 	if err == nil || err.Error() != "NaN loss" {
 		t.Fatalf("Run returned %v, want the step's error", err)
 	}
-	if !slices.Equal(r.steps, []int{1, 2, 3, 4}) || len(r.end) != 0 {
-		t.Errorf("steps %v and end %v, want [1 2 3 4] and no end", r.steps, r.end)
+	if !slices.Equal(r.steps, []int{1, 2, 3, 4}) {
+		t.Errorf("steps %v, want [1 2 3 4]", r.steps)
+	}
+	if len(r.end) != 0 {
+		t.Errorf("End ran after a step error: %v", r.end)
 	}
 }
