@@ -80,6 +80,10 @@ import (
 // Go backend does not allocate tensors with malloc.
 func MallocTuned() bool { return C.catsynth_malloc_is_tuned() != 0 }
 
+// MallocTunables is the GLIBC_TUNABLES value that gives another process,
+// such as a Python peer, the allocator settings that MallocTuned reports.
+const MallocTunables = "glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647"
+
 // refillFaults allocates, writes and frees size bytes twice with the C
 // allocator on one OS thread, and returns the minor page faults of the
 // second round: near zero when the allocator kept the memory.

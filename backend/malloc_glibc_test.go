@@ -14,10 +14,11 @@ import (
 // that an untuned allocator maps and unmaps it on every round.
 const refillSize = 64 << 20
 
-// TestMallocKeepsFreedMemory checks that a large buffer freed and allocated
-// again costs no new page faults, and, in a child process started with
-// CATSYNTH_KEEP_MALLOC=1, that glibc's default behaviour does fault: that
-// child's count is what the tuning removes from every XLA step.
+// TestMallocKeepsFreedMemory checks that refilling a large freed buffer
+// costs no page faults in this process. Child processes then show that
+// glibc's defaults (CATSYNTH_KEEP_MALLOC=1) do fault, which is the cost the
+// tuning removes from every XLA step, and that GLIBC_TUNABLES=MallocTunables
+// avoids it as the tuning does.
 func TestMallocKeepsFreedMemory(t *testing.T) {
 	if os.Getenv("CATSYNTH_MALLOC_CHILD") != "" {
 		faults, err := refillFaults(refillSize)
@@ -40,27 +41,51 @@ func TestMallocKeepsFreedMemory(t *testing.T) {
 		t.Errorf("reallocating %d MiB cost %d page faults with the tuned allocator, want at most %d", refillSize>>20, faults, pages/16)
 	}
 
+	defaults, tuned := childRefill(t, "CATSYNTH_KEEP_MALLOC=1")
+	if tuned {
+		t.Errorf("child with CATSYNTH_KEEP_MALLOC=1 reports tuned=true, want false")
+	}
+	if defaults < pages/2 {
+		t.Errorf("glibc's default allocator refilled %d MiB with only %d page faults (tuned: %d); want at least %d, or this test no longer shows the cost it guards against", refillSize>>20, defaults, faults, pages/2)
+	}
+
+	// MallocTunables gives another process the same behaviour.
+	viaEnv, tuned := childRefill(t, "GLIBC_TUNABLES="+MallocTunables)
+	if tuned {
+		t.Errorf("child with GLIBC_TUNABLES set reports tuned=true, want false (glibc applies the tunables itself)")
+	}
+	if viaEnv > pages/16 {
+		t.Errorf("with GLIBC_TUNABLES=%s, refilling %d MiB cost %d page faults, want at most %d", MallocTunables, refillSize>>20, viaEnv, pages/16)
+	}
+	t.Logf("page faults to refill %d MiB: %d tuned, %d with glibc's defaults, %d with MallocTunables", refillSize>>20, faults, defaults, viaEnv)
+}
+
+// childRefill runs the refill in a child test process with one more
+// environment variable, and returns its page faults and MallocTuned.
+func childRefill(t *testing.T, env string) (faults int64, tuned bool) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestMallocKeepsFreedMemory$", "-test.v")
-	cmd.Env = append(os.Environ(), "CATSYNTH_MALLOC_CHILD=1", "CATSYNTH_KEEP_MALLOC=1")
+	cmd.Env = append(os.Environ(), "CATSYNTH_MALLOC_CHILD=1", env)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("child test: %v\n%s", err, out)
+		t.Fatalf("child test with %s: %v\n%s", env, err, out)
 	}
 	text := string(out)
 	start := strings.Index(text, "faults=")
 	if start < 0 {
-		t.Fatalf("child printed no fault count:\n%s", out)
+		t.Fatalf("child with %s printed no fault count:\n%s", env, out)
 	}
 	fields := strings.Fields(text[start:])
-	childFaults, err := strconv.ParseInt(strings.TrimPrefix(fields[0], "faults="), 10, 64)
-	if err != nil || len(fields) < 2 {
-		t.Fatalf("cannot read the child's output %q: %v", text[start:], err)
+	if len(fields) < 2 {
+		t.Fatalf("child with %s printed %q, want faults=N tuned=BOOL", env, text[start:])
 	}
-	if fields[1] != "tuned=false" {
-		t.Errorf("child with CATSYNTH_KEEP_MALLOC=1 reports %s, want tuned=false", fields[1])
+	faults, err = strconv.ParseInt(strings.TrimPrefix(fields[0], "faults="), 10, 64)
+	if err != nil {
+		t.Fatalf("child with %s: reading %q: %v", env, fields[0], err)
 	}
-	if childFaults < pages/2 {
-		t.Errorf("glibc's default allocator refilled %d MiB with only %d page faults (tuned: %d); want at least %d, or this test no longer shows the cost it guards against", refillSize>>20, childFaults, faults, pages/2)
+	tuned, err = strconv.ParseBool(strings.TrimPrefix(fields[1], "tuned="))
+	if err != nil {
+		t.Fatalf("child with %s: reading %q: %v", env, fields[1], err)
 	}
-	t.Logf("page faults to refill %d MiB: %d tuned, %d with glibc's defaults", refillSize>>20, faults, childFaults)
+	return faults, tuned
 }

@@ -77,6 +77,9 @@ type result struct {
 	Median, P5, P95 time.Duration
 	GFLOP           float64
 	PeerMedian      time.Duration // zero when the peer did not run
+	// PeerDefaultMedian is the peer's median with glibc's default allocator
+	// when PeerMedian was measured with both; zero otherwise.
+	PeerDefaultMedian time.Duration
 	// MaxRSS and PeerMaxRSS are the peak resident memory, in bytes, of the
 	// process that ran the step; zero when unknown.
 	MaxRSS, PeerMaxRSS int64
@@ -138,6 +141,7 @@ func main() {
 		for i := range results {
 			results[i].PeerMedian = peer[results[i].Model].median
 			results[i].PeerMaxRSS = peer[results[i].Model].maxRSS
+			results[i].PeerDefaultMedian = peer[results[i].Model].defaultMedian
 		}
 	}
 

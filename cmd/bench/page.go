@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/catsynth/catsynth/backend"
 )
 
 // mebibytes formats a byte count, or "-" for an unknown 0.
@@ -21,17 +23,23 @@ func render(results []result) string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "Machine: %s, %d CPUs, %s/%s; %s, GOEXPERIMENT=%s. Batch 16; the PyTorch peer at 2 threads; peak memory is the resident set of the process that ran one model.\n\n",
 		cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), os.Getenv("GOEXPERIMENT"))
-	sb.WriteString("| model | backend | median ms | p5 ms | p95 ms | GFLOP/step | GFLOP/s | PyTorch ms | ratio | peak MiB | PyTorch peak MiB |\n")
-	sb.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	if backend.MallocTuned() {
+		fmt.Fprintf(&sb, "Our processes ran with glibc's allocator tuned (see `backend.MallocTuned`). The peer ran twice, with glibc's defaults and with GLIBC_TUNABLES=%s; \"PyTorch ms\" and the ratio use the faster of the two, \"default malloc\" the first.\n\n", backend.MallocTunables)
+	}
+	sb.WriteString("| model | backend | median ms | p5 ms | p95 ms | GFLOP/step | GFLOP/s | PyTorch ms | PyTorch ms, default malloc | ratio | peak MiB | PyTorch peak MiB |\n")
+	sb.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.0f", float64(d)/float64(time.Millisecond)) }
 	for _, r := range results {
-		peer, ratio := "-", "-"
+		peer, peerDefault, ratio := "-", "-", "-"
+		if r.PeerDefaultMedian > 0 {
+			peerDefault = ms(r.PeerDefaultMedian)
+		}
 		if r.PeerMedian > 0 {
 			peer = ms(r.PeerMedian)
 			ratio = fmt.Sprintf("%.2f", float64(r.Median)/float64(r.PeerMedian))
 		}
-		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %.1f | %.1f | %s | %s | %s | %s |\n",
-			r.Model, r.Backend, ms(r.Median), ms(r.P5), ms(r.P95), r.GFLOP, r.GFLOP/r.Median.Seconds(), peer, ratio,
+		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %.1f | %.1f | %s | %s | %s | %s | %s |\n",
+			r.Model, r.Backend, ms(r.Median), ms(r.P5), ms(r.P95), r.GFLOP, r.GFLOP/r.Median.Seconds(), peer, peerDefault, ratio,
 			mebibytes(r.MaxRSS), mebibytes(r.PeerMaxRSS))
 	}
 	return sb.String()
