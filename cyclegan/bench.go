@@ -67,17 +67,24 @@ func (c Config) StepFLOPs() int64 {
 // default configuration (batch 16, 64x64) and random images in [-1, 1]: the
 // update of D_X and D_Y, then the joint update of G_XY and G_YX. It returns
 // a function that runs one iteration and the iteration's FLOPs by
-// StepFLOPs. The first call of step also compiles the graphs.
-func BenchStep(backend compute.Backend) (step func() error, flopsPerStep int64, err error) {
-	return BenchStepWith(backend, "")
+// StepFLOPs. The first call of step also compiles the graphs. convImpl is
+// a layers.ConvImpl name, or "" for the default.
+func BenchStep(backend compute.Backend, convImpl string) (step func() error, flopsPerStep int64, err error) {
+	return BenchStepWith(backend, "", convImpl)
 }
 
 // BenchStepWith is BenchStep with the DiffAugment policy diffAugment (""
 // for none) on every discriminator input. The FLOP count leaves the
 // augmentation out.
-func BenchStepWith(backend compute.Backend, diffAugment string) (step func() error, flopsPerStep int64, err error) {
+func BenchStepWith(backend compute.Backend, diffAugment, convImpl string) (step func() error, flopsPerStep int64, err error) {
 	cfg := DefaultConfig()
 	cfg.DiffAugment = diffAugment
+	if convImpl != "" {
+		cfg.ConvImpl = convImpl
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, 0, err
+	}
 	policy, err := augment.Parse(diffAugment)
 	if err != nil {
 		return nil, 0, fmt.Errorf("cyclegan: diffaugment: %w", err)

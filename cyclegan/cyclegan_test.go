@@ -579,7 +579,7 @@ func TestBenchStep(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a full-size iteration takes seconds on the Go backend")
 	}
-	step, flops, err := BenchStep(testutil.GoBackend(t))
+	step, flops, err := BenchStep(testutil.GoBackend(t), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -600,7 +600,7 @@ func BenchmarkStep(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Log(choice.Note)
-	step, flops, err := BenchStep(choice.Backend)
+	step, flops, err := BenchStep(choice.Backend, "")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,8 +9,11 @@
 // concatenated along the channels) followed by one MatMul: the pure Go
 // backend's own convolution is a serial loop, while its MatMul runs in
 // parallel and, built with GOEXPERIMENT=simd, with AVX-512; XLA's CPU
-// convolutions also measured slower than its MatMul here. Zero padding is built with Concatenate
-// because graph.Pad has no gradient in GoMLX v0.28.2.
+// convolutions also measured slower than its MatMul here. On the pure Go
+// backend the patches of stride-1 convolutions are built from row shifts
+// (ConvShift), because its Slice copies one element at a time. Zero padding
+// is built with Concatenate because graph.Pad has no gradient in GoMLX
+// v0.28.2.
 package layers
 
 import (
@@ -26,16 +29,21 @@ type ConvImpl int
 
 const (
 	// ConvAuto uses ConvNative on accelerators (a backend whose description
-	// names CUDA, a GPU, ROCm or a TPU) and ConvIm2col elsewhere. On these
-	// 2-core CPUs the im2col DCGAN step measured 200 ms on XLA against 815 ms
-	// with XLA's own convolutions, and about 10 times less than ConvNative on
-	// the pure Go backend.
+	// names CUDA, a GPU, ROCm or a TPU), ConvShift on the pure Go backend and
+	// ConvIm2col elsewhere. On these 2-core CPUs the im2col DCGAN step
+	// measured 200 ms on XLA against 815 ms with XLA's own convolutions, and
+	// about 10 times less than ConvNative on the pure Go backend.
 	ConvAuto ConvImpl = iota
 	// ConvNative uses GoMLX's Convolve (the backend's ConvGeneral).
 	ConvNative
 	// ConvIm2col gathers the kernel's receptive fields into a matrix and
 	// multiplies it by the reshaped kernel.
 	ConvIm2col
+	// ConvShift is ConvIm2col with the receptive fields of a stride-1
+	// convolution gathered as row shifts of the flattened padded image
+	// (see conv2DShift), and a custom input gradient built the same way.
+	// Strided convolutions and 1x1 kernels are computed as with ConvIm2col.
+	ConvShift
 )
 
 // String returns the name used in flags and benchmark tables.
@@ -47,18 +55,20 @@ func (impl ConvImpl) String() string {
 		return "native"
 	case ConvIm2col:
 		return "im2col"
+	case ConvShift:
+		return "shift"
 	}
 	return fmt.Sprintf("ConvImpl(%d)", int(impl))
 }
 
-// ParseConvImpl parses "auto", "native" or "im2col".
+// ParseConvImpl parses "auto", "native", "im2col" or "shift".
 func ParseConvImpl(name string) (ConvImpl, error) {
-	for _, impl := range []ConvImpl{ConvAuto, ConvNative, ConvIm2col} {
+	for _, impl := range []ConvImpl{ConvAuto, ConvNative, ConvIm2col, ConvShift} {
 		if impl.String() == name {
 			return impl, nil
 		}
 	}
-	return ConvAuto, fmt.Errorf("layers: invalid convolution implementation %q: valid values are auto, native and im2col", name)
+	return ConvAuto, fmt.Errorf("layers: invalid convolution implementation %q: valid values are auto, native, im2col and shift", name)
 }
 
 // resolve turns ConvAuto into the implementation for g's backend.
@@ -71,6 +81,9 @@ func (impl ConvImpl) resolve(g *Graph) ConvImpl {
 		if strings.Contains(description, accelerator) {
 			return ConvNative
 		}
+	}
+	if g.Backend().String() == "go" {
+		return ConvShift
 	}
 	return ConvIm2col
 }
@@ -102,10 +115,36 @@ func Conv2D(x, kernel *Node, stride, padding int, impl ConvImpl) *Node {
 		ConvOutputSize(x.Shape().Dim(2), kernel.Shape().Dim(1), stride, padding) < 1 {
 		panic(fmt.Sprintf("layers.Conv2D: kernel %s with padding %d does not fit input %s", kernel.Shape(), padding, x.Shape()))
 	}
-	if impl.resolve(x.Graph()) == ConvNative {
+	switch impl.resolve(x.Graph()) {
+	case ConvNative:
 		return conv2DNative(x, kernel, stride, padding)
+	case ConvShift:
+		return conv2DIm2col(x, kernel, stride, padding, true)
 	}
-	return conv2DIm2col(x, kernel, stride, padding)
+	return conv2DIm2col(x, kernel, stride, padding, false)
+}
+
+// Conv2DPadded is a stride-1 Conv2D whose zero padding can differ per side:
+// top, bottom, left and right rows or columns (each >= 0). It returns
+// [batch, height+top+bottom-kh+1, width+left+right-kw+1, outChannels].
+func Conv2DPadded(x, kernel *Node, top, bottom, left, right int, impl ConvImpl) *Node {
+	if min(top, bottom, left, right) < 0 {
+		panic(fmt.Sprintf("layers.Conv2DPadded: padding must be >= 0, got top %d, bottom %d, left %d, right %d", top, bottom, left, right))
+	}
+	if x.Rank() != 4 || kernel.Rank() != 4 || x.Shape().Dim(3) != kernel.Shape().Dim(2) {
+		panic(fmt.Sprintf("layers.Conv2DPadded: x [batch, height, width, in] and kernel [kh, kw, in, out] do not match: x %s, kernel %s", x.Shape(), kernel.Shape()))
+	}
+	paddedHeight, paddedWidth := x.Shape().Dim(1)+top+bottom, x.Shape().Dim(2)+left+right
+	outHeight, outWidth := paddedHeight-kernel.Shape().Dim(0)+1, paddedWidth-kernel.Shape().Dim(1)+1
+	if outHeight < 1 || outWidth < 1 {
+		panic(fmt.Sprintf("layers.Conv2DPadded: kernel %s does not fit input %s with padding %d, %d, %d, %d", kernel.Shape(), x.Shape(), top, bottom, left, right))
+	}
+	oneByOne := kernel.Shape().Dim(0) == 1 && kernel.Shape().Dim(1) == 1
+	if impl.resolve(x.Graph()) != ConvShift || oneByOne ||
+		!shiftPays(x.Shape().Dim(0), paddedHeight, paddedWidth, outHeight, outWidth) {
+		return Conv2D(ZeroPad2D(x, top, bottom, left, right), kernel, 1, 0, impl)
+	}
+	return conv2DShift(x, kernel, top, bottom, left, right)
 }
 
 // conv2DNative computes Conv2D with GoMLX's Convolve.
@@ -131,7 +170,8 @@ func conv2DNative(x, kernel *Node, stride, padding int) *Node {
 }
 
 // conv2DIm2col computes Conv2D as one MatMul over the gathered patches.
-func conv2DIm2col(x, kernel *Node, stride, padding int) *Node {
+// With shift, stride-1 convolutions gather them with conv2DShift.
+func conv2DIm2col(x, kernel *Node, stride, padding int, shift bool) *Node {
 	batch := x.Shape().Dim(0)
 	kernelHeight, kernelWidth := kernel.Shape().Dim(0), kernel.Shape().Dim(1)
 	inChannels, outChannels := kernel.Shape().Dim(2), kernel.Shape().Dim(3)
@@ -146,7 +186,10 @@ func conv2DIm2col(x, kernel *Node, stride, padding int) *Node {
 	}
 
 	if stride == 2 && kernelHeight%2 == 0 && kernelWidth%2 == 0 {
-		return conv2DSpaceToDepth(x, kernel, padding, outHeight, outWidth)
+		return conv2DSpaceToDepth(x, kernel, padding, outHeight, outWidth, shift)
+	}
+	if stride == 1 && shift && shiftPays(batch, x.Shape().Dim(1)+2*padding, x.Shape().Dim(2)+2*padding, outHeight, outWidth) {
+		return conv2DShift(x, kernel, padding, padding, padding, padding)
 	}
 
 	padded := ZeroPad2D(x, padding, padding, padding, padding)
@@ -173,7 +216,7 @@ func conv2DIm2col(x, kernel *Node, stride, padding int) *Node {
 // plain im2col. Their gradient, though, is 4 patches padded by one pixel
 // instead of kh*kw patches padded back to the full input, and that padding
 // was most of the discriminator's time on the Go backend.
-func conv2DSpaceToDepth(x, kernel *Node, padding, outHeight, outWidth int) *Node {
+func conv2DSpaceToDepth(x, kernel *Node, padding, outHeight, outWidth int, shift bool) *Node {
 	batch, height, width := x.Shape().Dim(0), x.Shape().Dim(1), x.Shape().Dim(2)
 	kernelHeight, kernelWidth := kernel.Shape().Dim(0), kernel.Shape().Dim(1)
 	inChannels, outChannels := kernel.Shape().Dim(2), kernel.Shape().Dim(3)
@@ -192,7 +235,7 @@ func conv2DSpaceToDepth(x, kernel *Node, padding, outHeight, outWidth int) *Node
 	blockKernel = TransposeAllAxes(blockKernel, 0, 2, 1, 3, 4, 5) // [kh/2, kw/2, 2, 2, in, out]
 	blockKernel = Reshape(blockKernel, kernelHeight/2, kernelWidth/2, 4*inChannels, outChannels)
 
-	out := conv2DIm2col(blocks, blockKernel, 1, 0)
+	out := conv2DIm2col(blocks, blockKernel, 1, 0, shift)
 	if out.Shape().Dim(1) != outHeight || out.Shape().Dim(2) != outWidth {
 		out = Slice(out, AxisRange(), AxisRange(0, outHeight), AxisRange(0, outWidth), AxisRange())
 	}
@@ -244,7 +287,7 @@ func Upsample2x(x *Node) *Node {
 // [3, 3, inChannels, outChannels], stride 1 and padding 1. It returns
 // [batch, 2*height, 2*width, outChannels].
 //
-// With ConvIm2col it never builds the upsampled image. Each output pixel
+// With ConvIm2col or ConvShift it never builds the upsampled image. Each output pixel
 // (2i+a, 2j+b) reads only the 3x3 neighborhood of input pixel (i, j). So
 // one im2col of x, against a kernel [3*3*inChannels, 2*2*outChannels] that
 // sums the taps landing on the same input pixel, gives all four phases
@@ -254,7 +297,8 @@ func UpConv2D(x, kernel *Node, impl ConvImpl) *Node {
 	if kernel.Shape().Dim(0) != 3 || kernel.Shape().Dim(1) != 3 {
 		panic(fmt.Sprintf("layers.UpConv2D: kernel must be 3x3, got %s", kernel.Shape()))
 	}
-	if impl.resolve(x.Graph()) != ConvIm2col {
+	resolved := impl.resolve(x.Graph())
+	if resolved == ConvNative {
 		return Conv2D(Upsample2x(x), kernel, 1, 1, impl)
 	}
 	dims := x.Shape().Dimensions
@@ -276,7 +320,7 @@ func UpConv2D(x, kernel *Node, impl ConvImpl) *Node {
 	phaseKernel = TransposeAllAxes(phaseKernel, 3, 1, 4, 2, 0, 5)       // [3, 3, in, 2, 2, out]
 	phaseKernel = Reshape(phaseKernel, 3, 3, inChannels, 4*outChannels) // [3, 3, in, 4*out]
 
-	phases := conv2DIm2col(x, phaseKernel, 1, 1) // [batch, height, width, 4*out]
+	phases := conv2DIm2col(x, phaseKernel, 1, 1, resolved == ConvShift) // [batch, height, width, 4*out]
 	phases = Reshape(phases, batch, height, width, 2, 2, outChannels)
 	phases = TransposeAllAxes(phases, 0, 1, 3, 2, 4, 5) // [batch, height, 2, width, 2, out]
 	return Reshape(phases, batch, 2*height, 2*width, outChannels)

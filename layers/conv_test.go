@@ -92,7 +92,7 @@ func TestConv2DMatchesGoMLX(t *testing.T) {
 				c.batch, c.height, c.width, c.inChannels)
 			want := []*tensors.Tensor{gomlx[0], wantInputGradient, gomlx[2]}
 
-			for _, impl := range []ConvImpl{ConvIm2col, ConvNative} {
+			for _, impl := range []ConvImpl{ConvIm2col, ConvShift, ConvNative} {
 				got := run(func(x, kernel *Node) *Node { return Conv2D(x, kernel, c.stride, c.padding, impl) })
 				for i, what := range []string{"output", "gradient of x", "gradient of kernel"} {
 					if diff := maxAbsDiff(t, what, got[i], want[i]); diff > tolerance {
@@ -180,7 +180,7 @@ func TestInstanceNormStatistics(t *testing.T) {
 }
 
 func TestParseConvImpl(t *testing.T) {
-	for _, impl := range []ConvImpl{ConvAuto, ConvNative, ConvIm2col} {
+	for _, impl := range []ConvImpl{ConvAuto, ConvNative, ConvIm2col, ConvShift} {
 		got, err := ParseConvImpl(impl.String())
 		if err != nil || got != impl {
 			t.Errorf("ParseConvImpl(%q) = %v, %v; want %v", impl.String(), got, err, impl)
@@ -188,6 +188,20 @@ func TestParseConvImpl(t *testing.T) {
 	}
 	if _, err := ParseConvImpl("winograd"); err == nil {
 		t.Error("ParseConvImpl(\"winograd\") returned no error")
+	}
+}
+
+// TestConvAutoOnGoBackend checks that ConvAuto picks ConvShift on the pure
+// Go backend and leaves explicit choices alone.
+func TestConvAutoOnGoBackend(t *testing.T) {
+	g := NewGraph(testutil.GoBackend(t), "resolve")
+	if got := ConvAuto.resolve(g); got != ConvShift {
+		t.Errorf("ConvAuto on the Go backend resolves to %s, want shift", got)
+	}
+	for _, impl := range []ConvImpl{ConvNative, ConvIm2col, ConvShift} {
+		if got := impl.resolve(g); got != impl {
+			t.Errorf("%s resolves to %s, want itself", impl, got)
+		}
 	}
 }
 
@@ -240,10 +254,56 @@ func TestUpConv2DMatchesUpsampleThenConv(t *testing.T) {
 		want := run(func(x, kernel *Node) *Node {
 			return Convolve(Upsample2x(x), kernel).PaddingPerDim([][2]int{{1, 1}, {1, 1}}).Done()
 		})
-		got := run(func(x, kernel *Node) *Node { return UpConv2D(x, kernel, ConvIm2col) })
+		for _, impl := range []ConvImpl{ConvIm2col, ConvShift} {
+			got := run(func(x, kernel *Node) *Node { return UpConv2D(x, kernel, impl) })
+			for i, what := range []string{"output", "gradient of x", "gradient of kernel"} {
+				if diff := maxAbsDiff(t, what, got[i], want[i]); diff > 1e-4 {
+					t.Errorf("%s, input %v: %s: max abs difference %g, want <= 1e-4", impl, dims, what, diff)
+				}
+			}
+		}
+	}
+}
+
+// TestConv2DPaddedUnevenPadding compares Conv2DPadded with ConvShift
+// against im2col of the explicitly padded input, in the output and both
+// gradients, for the uneven paddings of PixelCNN's masked convolutions.
+func TestConv2DPaddedUnevenPadding(t *testing.T) {
+	backend := testutil.GoBackend(t)
+	rng := rand.New(rand.NewPCG(9, 10))
+	cases := []struct {
+		dims                      [4]int // batch, height, width, in
+		kernelHeight, kernelWidth int
+		top, bottom, left, right  int
+	}{
+		{[4]int{2, 6, 5, 3}, 4, 7, 3, 0, 3, 3}, // PixelCNN's first layer: the top 4 rows of a 7x7 kernel
+		{[4]int{3, 4, 4, 2}, 2, 3, 1, 0, 1, 1}, // a residual block's 3x3, top 2 rows
+		{[4]int{1, 5, 3, 4}, 2, 3, 0, 0, 1, 1}, // no top padding (window mode)
+		{[4]int{2, 3, 3, 1}, 3, 2, 2, 1, 0, 2}, // every side different
+	}
+	for _, c := range cases {
+		x := randomTensor(rng, c.dims[0], c.dims[1], c.dims[2], c.dims[3])
+		kernel := randomTensor(rng, c.kernelHeight, c.kernelWidth, c.dims[3], 3)
+		outHeight := c.dims[1] + c.top + c.bottom - c.kernelHeight + 1
+		outWidth := c.dims[2] + c.left + c.right - c.kernelWidth + 1
+		projection := randomTensor(rng, c.dims[0], outHeight, outWidth, 3)
+		run := func(conv func(x, kernel *Node) *Node) []*tensors.Tensor {
+			return MustExecOnceN(backend, func(x, kernel, projection *Node) []*Node {
+				out := conv(x, kernel)
+				grads := Gradient(ReduceAllSum(Mul(out, projection)), x, kernel)
+				return []*Node{out, grads[0], grads[1]}
+			}, x, kernel, projection)
+		}
+		want := run(func(x, kernel *Node) *Node {
+			return Conv2D(ZeroPad2D(x, c.top, c.bottom, c.left, c.right), kernel, 1, 0, ConvIm2col)
+		})
+		got := run(func(x, kernel *Node) *Node {
+			return Conv2DPadded(x, kernel, c.top, c.bottom, c.left, c.right, ConvShift)
+		})
 		for i, what := range []string{"output", "gradient of x", "gradient of kernel"} {
 			if diff := maxAbsDiff(t, what, got[i], want[i]); diff > 1e-4 {
-				t.Errorf("input %v: %s: max abs difference %g, want <= 1e-4", dims, what, diff)
+				t.Errorf("input %v, kernel %dx%d, padding %d/%d/%d/%d: %s: max abs difference %g, want <= 1e-4",
+					c.dims, c.kernelHeight, c.kernelWidth, c.top, c.bottom, c.left, c.right, what, diff)
 			}
 		}
 	}

@@ -20,14 +20,18 @@ const benchBatch = 16
 // multiply-accumulate of the forward convolutions plus 4 per
 // multiply-accumulate of the backward ones (gradients of the input and of
 // the weights). It counts the stored kernel rows (see maskedConv) and no
-// elementwise operations.
-func BenchStep(backend compute.Backend, binary bool, hidden int) (step func() error, flopsPerStep int64, err error) {
+// elementwise operations. convImpl is a layers.ConvImpl name, or "" for
+// the default.
+func BenchStep(backend compute.Backend, binary bool, hidden int, convImpl string) (step func() error, flopsPerStep int64, err error) {
 	data := DataGrumpy
 	if binary {
 		data = DataMNIST
 	}
 	cfg := DefaultConfig(data)
 	cfg.Hidden = hidden
+	if convImpl != "" {
+		cfg.ConvImpl = convImpl
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, 0, err
 	}

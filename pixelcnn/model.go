@@ -98,8 +98,7 @@ func maskedConvInit(scope *model.Scope, x *Node, outChannels, kernel, groups int
 	if shrink {
 		top = 0
 	}
-	x = layers.ZeroPad2D(x, top, 0, half, half)
-	out := layers.Conv2D(x, kernelNode, 1, 0, convImpl(scope))
+	out := layers.Conv2DPadded(x, kernelNode, top, 0, half, half, convImpl(scope))
 	return Add(out, ExpandLeftToRank(biases, 4))
 }
 

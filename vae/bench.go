@@ -17,9 +17,16 @@ import (
 // images in [-1, 1] and fixed noise. It returns a function that runs one
 // step, and the step's floating point operations by Config.StepFLOPs. The
 // graph is compiled and run once before BenchStep returns, so that every
-// call of step times the step alone.
-func BenchStep(backend compute.Backend) (step func() error, flopsPerStep int64, err error) {
+// call of step times the step alone. convImpl is a layers.ConvImpl name, or
+// "" for the default.
+func BenchStep(backend compute.Backend, convImpl string) (step func() error, flopsPerStep int64, err error) {
 	cfg := DefaultConfig()
+	if convImpl != "" {
+		cfg.ConvImpl = convImpl
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, 0, err
+	}
 	height, width, channels := cfg.ImageShape()
 	rng := rand.New(rand.NewPCG(1, 2))
 	pixels := make([]float32, cfg.BatchSize*cfg.imageValues())

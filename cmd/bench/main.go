@@ -50,23 +50,23 @@ var models = []benchModel{
 		return buildDCGANWith(b, images, convImpl, "color,translation,cutout")
 	}},
 	{name: "CycleGAN", peerCase: "C", build: fromBenchStep(cyclegan.BenchStep)},
-	{name: "CycleGAN+DiffAugment", build: fromBenchStep(func(b compute.Backend) (func() error, int64, error) {
-		return cyclegan.BenchStepWith(b, "color,translation,cutout")
+	{name: "CycleGAN+DiffAugment", build: fromBenchStep(func(b compute.Backend, convImpl string) (func() error, int64, error) {
+		return cyclegan.BenchStepWith(b, "color,translation,cutout", convImpl)
 	})},
-	{name: "PixelCNN 28x28x1 h64", peerCase: "D-bin", build: fromBenchStep(func(b compute.Backend) (func() error, int64, error) {
-		return pixelcnn.BenchStep(b, true, 64)
+	{name: "PixelCNN 28x28x1 h64", peerCase: "D-bin", build: fromBenchStep(func(b compute.Backend, convImpl string) (func() error, int64, error) {
+		return pixelcnn.BenchStep(b, true, 64, convImpl)
 	})},
-	{name: "PixelCNN 32x32x3 h128", peerCase: "D-128", build: fromBenchStep(func(b compute.Backend) (func() error, int64, error) {
-		return pixelcnn.BenchStep(b, false, 128)
+	{name: "PixelCNN 32x32x3 h128", peerCase: "D-128", build: fromBenchStep(func(b compute.Backend, convImpl string) (func() error, int64, error) {
+		return pixelcnn.BenchStep(b, false, 128, convImpl)
 	})},
 	{name: "VAE", peerCase: "E", build: fromBenchStep(vae.BenchStep)},
 }
 
 // fromBenchStep adapts a package's BenchStep, which builds its own random
 // batch, to benchModel.build.
-func fromBenchStep(benchStep func(b compute.Backend) (func() error, int64, error)) func(compute.Backend, *dataset.Images, string) (func() error, int64, func(), error) {
-	return func(b compute.Backend, _ *dataset.Images, _ string) (func() error, int64, func(), error) {
-		step, flops, err := benchStep(b)
+func fromBenchStep(benchStep func(b compute.Backend, convImpl string) (func() error, int64, error)) func(compute.Backend, *dataset.Images, string) (func() error, int64, func(), error) {
+	return func(b compute.Backend, _ *dataset.Images, convImpl string) (func() error, int64, func(), error) {
+		step, flops, err := benchStep(b, convImpl)
 		return step, flops, func() {}, err
 	}
 }
@@ -92,7 +92,7 @@ func main() {
 	only := flag.String("models", "", "comma-separated model names to time (default: all); names are matched by prefix, e.g. PixelCNN")
 	torchScript := flag.String("torch", "", "path to torch_reference.py; runs the PyTorch peer in the same run when -python can import torch")
 	python := flag.String("python", defaultPython(), "Python interpreter for the PyTorch peer")
-	convImpl := flag.String("conv_impl", "auto", "convolution implementation: auto, native or im2col")
+	convImpl := flag.String("conv_impl", "auto", "convolution implementation for every model: auto, native, im2col or shift")
 	child := flag.String("child", "", "internal: time only this model, on the first backend, and print the result as JSON")
 	write := flag.String("write", "", "also write the table as Markdown to this file (e.g. docs/benchmarks.md)")
 	cli.SetUsage("time the training step of every model on each available backend, beside the PyTorch peer when -torch is given",

@@ -1,0 +1,109 @@
+package layers
+
+import (
+	. "github.com/gomlx/gomlx/core/graph"
+)
+
+// conv2DShift computes a stride-1 convolution of x [batch, height, width,
+// in] with kernel [kh, kw, in, out], after zero padding of top, bottom,
+// left and right, as ConvShift describes. It returns [batch, height+top+
+// bottom-kh+1, width+left+right-kw+1, out].
+//
+// The padded images are flattened into one column of pixels, [batch*hp*wp,
+// in] for the padded sizes hp and wp. In that column, tap (i, j) of every
+// output pixel is the pixel i*wp+j rows further down, so each tap's patch
+// matrix is the column shifted by a whole number of rows. A shift is a
+// Concatenate with a block of zeros, which the pure Go backend runs as a few
+// large copies, unlike the element-by-element Slice of plain im2col.
+//
+// Output row p holds the window whose last tap is padded pixel p. The rows
+// of windows that cross an image's border are computed and dropped by one
+// Slice at the end. The input gradient is a convolution of the output
+// gradient built the same way (see shiftInputGradient). So each direction
+// runs one Slice instead of one per tap.
+func conv2DShift(x, kernel *Node, top, bottom, left, right int) *Node {
+	dims := x.Shape().Dimensions
+	batch, height, width, inChannels := dims[0], dims[1], dims[2], dims[3]
+	kernelHeight, kernelWidth := kernel.Shape().Dim(0), kernel.Shape().Dim(1)
+	outChannels := kernel.Shape().Dim(3)
+	paddedHeight, paddedWidth := height+top+bottom, width+left+right
+	canvas := paddedHeight * paddedWidth // rows per image in the column
+	lastTap := (kernelHeight-1)*paddedWidth + kernelWidth - 1
+	taps := kernelHeight * kernelWidth
+	weights := Reshape(kernel, taps*inChannels, outChannels)
+
+	var v *Node // gradient of the product, [(batch+1)*canvas, out], set during backpropagation
+	xWithGradient := IdentityWithCustomGradient(x, func(_, _ *Node) *Node {
+		return shiftInputGradient(v, weights, batch, inChannels, kernelWidth, paddedHeight, paddedWidth, lastTap,
+			top, left, height, width)
+	})
+	column := Reshape(ZeroPad2D(xWithGradient, top, bottom, left, right), batch*canvas, inChannels)
+	shifted := make([]*Node, 0, taps)
+	for i := range kernelHeight {
+		for j := range kernelWidth {
+			offset := i*paddedWidth + j
+			// Row p of this block is column row p - lastTap + offset. The
+			// block has one image more than the column, (batch+1)*canvas
+			// rows, so that the output reshapes into whole images.
+			shifted = append(shifted, padAxis(column, 0, lastTap-offset, canvas-lastTap+offset))
+		}
+	}
+	patches := Concatenate(shifted, -1) // [(batch+1)*canvas, taps*in], column order (i, j, c)
+	weightsWithGradient := IdentityWithCustomGradient(weights, func(_, _ *Node) *Node {
+		return weightGradient(patches, v)
+	})
+	out := MatMul(patches, weightsWithGradient)
+	// Backpropagation reaches this identity before the two above, so v is
+	// set when their gradients are built. GoMLX's own gradients of the
+	// MatMul and the shifts are built too, but no output uses them.
+	out = IdentityWithCustomGradient(out, func(_, outputGrad *Node) *Node {
+		v = outputGrad
+		return outputGrad
+	})
+	out = Reshape(out, batch+1, paddedHeight, paddedWidth, outChannels)
+	return Slice(out, AxisRange(0, batch), AxisRange(kernelHeight-1, paddedHeight),
+		AxisRange(kernelWidth-1, paddedWidth), AxisRange())
+}
+
+// maxShiftOverhead bounds the extra MatMul rows that conv2DShift may
+// compute: the rows of windows that cross a border, and one image more.
+// With bounds of 1.15 (few layers qualify), 1.3, 1.6 and 3 (every layer,
+// 4x4 ones included), the DCGAN step on the Go backend took 411, 377, 380
+// and 411 ms. The PixelCNN 28x28x1 step took 577, 479, 472 and 520 ms.
+const maxShiftOverhead = 1.3
+
+// shiftPays reports whether conv2DShift computes at most maxShiftOverhead
+// times the MatMul rows of plain im2col, for padded images of paddedHeight
+// x paddedWidth and outputs of outHeight x outWidth. Small images have
+// mostly border windows: 4x4 outputs of a 3x3 kernel cost (17*36)/(16*16) =
+// 2.4 times the rows.
+func shiftPays(batch, paddedHeight, paddedWidth, outHeight, outWidth int) bool {
+	rows := float64((batch + 1) * paddedHeight * paddedWidth)
+	return rows <= maxShiftOverhead*float64(batch*outHeight*outWidth)
+}
+
+// shiftInputGradient returns the gradient of conv2DShift with respect to
+// its unpadded input, [batch, height, width, in], given v, the gradient of
+// the product [(batch+1)*canvas, out], and the weights [taps*in, out].
+//
+// It is itself a convolution: column row q collects v at row q + lastTap -
+// offset of every tap, times that tap's weights transposed. v is shifted
+// once per tap, as in the forward pass, and one MatMul sums the taps.
+func shiftInputGradient(v, weights *Node, batch, inChannels, kernelWidth, paddedHeight, paddedWidth, lastTap,
+	top, left, height, width int) *Node {
+	canvas := paddedHeight * paddedWidth
+	outChannels := weights.Shape().Dim(1)
+	taps := weights.Shape().Dim(0) / inChannels
+	shifted := make([]*Node, 0, taps)
+	for tap := range taps {
+		offset := (tap/kernelWidth)*paddedWidth + tap%kernelWidth
+		// Row canvas + q of this block is v's row q + lastTap - offset, so
+		// column row q lands one image further down, in [(batch+2)*canvas, out].
+		shifted = append(shifted, padAxis(v, 0, canvas-lastTap+offset, lastTap-offset))
+	}
+	patches := Concatenate(shifted, -1) // [(batch+2)*canvas, taps*out]
+	transposed := TransposeAllAxes(Reshape(weights, taps, inChannels, outChannels), 0, 2, 1)
+	grad := MatMul(patches, Reshape(transposed, taps*outChannels, inChannels)) // [(batch+2)*canvas, in]
+	grad = Reshape(grad, batch+2, paddedHeight, paddedWidth, inChannels)
+	return Slice(grad, AxisRange(1, batch+1), AxisRange(top, top+height), AxisRange(left, left+width), AxisRange())
+}
