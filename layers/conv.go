@@ -5,15 +5,16 @@
 // All images are channels-last: [batch, height, width, channels]. Kernels are
 // [kernelHeight, kernelWidth, inChannels, outChannels].
 //
-// On CPUs, Conv2D lowers a convolution to im2col (strided slices
-// concatenated along the channels) followed by one MatMul: the pure Go
+// On CPUs, Conv2D avoids the backends' own strided convolutions. It lowers
+// them to im2col (strided slices concatenated along the channels) followed
+// by one MatMul, after space-to-depth for even kernels. The pure Go
 // backend's own convolution is a serial loop, while its MatMul runs in
-// parallel and, built with GOEXPERIMENT=simd, with AVX-512; XLA's CPU
-// convolutions also measured slower than its MatMul here. On the pure Go
+// parallel and, built with GOEXPERIMENT=simd, with AVX-512. On the pure Go
 // backend the patches of stride-1 convolutions are built from row shifts
-// (ConvShift), because its Slice copies one element at a time. Zero padding
-// is built with Concatenate because graph.Pad has no gradient in GoMLX
-// v0.28.2.
+// (ConvShift), because its Slice copies one element at a time. On XLA,
+// stride-1 convolutions use XLA's own (ConvHybrid), which measured faster
+// than im2col there. Zero padding is built with Concatenate because
+// graph.Pad has no gradient in GoMLX v0.28.2.
 package layers
 
 import (
@@ -30,9 +31,10 @@ type ConvImpl int
 const (
 	// ConvAuto uses ConvNative on accelerators (a backend whose description
 	// names CUDA, a GPU, ROCm or a TPU), ConvShift on the pure Go backend and
-	// ConvIm2col elsewhere. On these 2-core CPUs the im2col DCGAN step
-	// measured 200 ms on XLA against 815 ms with XLA's own convolutions, and
-	// about 10 times less than ConvNative on the pure Go backend.
+	// ConvHybrid elsewhere (XLA on CPU). On these 2-core CPUs the XLA DCGAN
+	// step took 125 ms with ConvHybrid, 145 ms with ConvIm2col and about 400
+	// ms with ConvNative, whose strided convolutions are slow. On the pure Go
+	// backend ConvNative is a serial loop, about 10 times slower than im2col.
 	ConvAuto ConvImpl = iota
 	// ConvNative uses GoMLX's Convolve (the backend's ConvGeneral).
 	ConvNative
@@ -44,6 +46,11 @@ const (
 	// (see conv2DShift), and a custom input gradient built the same way.
 	// Strided convolutions and 1x1 kernels are computed as with ConvIm2col.
 	ConvShift
+	// ConvHybrid runs stride-1 convolutions larger than 1x1 with the
+	// backend's own convolution (see conv2DNativeStride1), and the others
+	// as ConvIm2col: 1x1 kernels as one MatMul, stride-2 ones through
+	// space-to-depth.
+	ConvHybrid
 )
 
 // String returns the name used in flags and benchmark tables.
@@ -57,18 +64,20 @@ func (impl ConvImpl) String() string {
 		return "im2col"
 	case ConvShift:
 		return "shift"
+	case ConvHybrid:
+		return "hybrid"
 	}
 	return fmt.Sprintf("ConvImpl(%d)", int(impl))
 }
 
-// ParseConvImpl parses "auto", "native", "im2col" or "shift".
+// ParseConvImpl parses "auto", "native", "im2col", "shift" or "hybrid".
 func ParseConvImpl(name string) (ConvImpl, error) {
-	for _, impl := range []ConvImpl{ConvAuto, ConvNative, ConvIm2col, ConvShift} {
+	for _, impl := range []ConvImpl{ConvAuto, ConvNative, ConvIm2col, ConvShift, ConvHybrid} {
 		if impl.String() == name {
 			return impl, nil
 		}
 	}
-	return ConvAuto, fmt.Errorf("layers: invalid convolution implementation %q: valid values are auto, native, im2col and shift", name)
+	return ConvAuto, fmt.Errorf("layers: invalid convolution implementation %q: valid values are auto, native, im2col, shift and hybrid", name)
 }
 
 // resolve turns ConvAuto into the implementation for g's backend.
@@ -85,7 +94,7 @@ func (impl ConvImpl) resolve(g *Graph) ConvImpl {
 	if g.Backend().String() == "go" {
 		return ConvShift
 	}
-	return ConvIm2col
+	return ConvHybrid
 }
 
 // ConvOutputSize returns the output length of a convolution along one axis:
@@ -115,13 +124,14 @@ func Conv2D(x, kernel *Node, stride, padding int, impl ConvImpl) *Node {
 		ConvOutputSize(x.Shape().Dim(2), kernel.Shape().Dim(1), stride, padding) < 1 {
 		panic(fmt.Sprintf("layers.Conv2D: kernel %s with padding %d does not fit input %s", kernel.Shape(), padding, x.Shape()))
 	}
-	switch impl.resolve(x.Graph()) {
-	case ConvNative:
+	resolved := impl.resolve(x.Graph())
+	if resolved == ConvNative {
+		if stride == 1 {
+			return conv2DNativeStride1(x, kernel, padding, padding, padding, padding)
+		}
 		return conv2DNative(x, kernel, stride, padding)
-	case ConvShift:
-		return conv2DIm2col(x, kernel, stride, padding, true)
 	}
-	return conv2DIm2col(x, kernel, stride, padding, false)
+	return conv2DIm2col(x, kernel, stride, padding, resolved)
 }
 
 // Conv2DPadded is a stride-1 Conv2D whose zero padding can differ per side:
@@ -140,14 +150,19 @@ func Conv2DPadded(x, kernel *Node, top, bottom, left, right int, impl ConvImpl) 
 		panic(fmt.Sprintf("layers.Conv2DPadded: kernel %s does not fit input %s with padding %d, %d, %d, %d", kernel.Shape(), x.Shape(), top, bottom, left, right))
 	}
 	oneByOne := kernel.Shape().Dim(0) == 1 && kernel.Shape().Dim(1) == 1
-	if impl.resolve(x.Graph()) != ConvShift || oneByOne ||
-		!shiftPays(x.Shape().Dim(0), paddedHeight, paddedWidth, outHeight, outWidth) {
-		return Conv2D(ZeroPad2D(x, top, bottom, left, right), kernel, 1, 0, impl)
+	resolved := impl.resolve(x.Graph())
+	switch {
+	case resolved == ConvNative || (resolved == ConvHybrid && !oneByOne):
+		return conv2DNativeStride1(x, kernel, top, bottom, left, right)
+	case resolved == ConvShift && !oneByOne &&
+		shiftPays(x.Shape().Dim(0), paddedHeight, paddedWidth, outHeight, outWidth):
+		return conv2DShift(x, kernel, top, bottom, left, right)
 	}
-	return conv2DShift(x, kernel, top, bottom, left, right)
+	return Conv2D(ZeroPad2D(x, top, bottom, left, right), kernel, 1, 0, impl)
 }
 
-// conv2DNative computes Conv2D with GoMLX's Convolve.
+// conv2DNative computes Conv2D with GoMLX's Convolve. With ConvNative,
+// Conv2D uses it for strides above 1, and conv2DNativeStride1 otherwise.
 //
 // NOTE: in GoMLX v0.28.2 the gradient of Convolve with respect to its input
 // is shifted by one pixel for even kernel sizes (convVJPWrtX pads the reverse
@@ -170,8 +185,9 @@ func conv2DNative(x, kernel *Node, stride, padding int) *Node {
 }
 
 // conv2DIm2col computes Conv2D as one MatMul over the gathered patches.
-// With shift, stride-1 convolutions gather them with conv2DShift.
-func conv2DIm2col(x, kernel *Node, stride, padding int, shift bool) *Node {
+// impl is ConvIm2col, ConvShift or ConvHybrid, which change how stride-1
+// convolutions larger than 1x1 are computed (see each).
+func conv2DIm2col(x, kernel *Node, stride, padding int, impl ConvImpl) *Node {
 	batch := x.Shape().Dim(0)
 	kernelHeight, kernelWidth := kernel.Shape().Dim(0), kernel.Shape().Dim(1)
 	inChannels, outChannels := kernel.Shape().Dim(2), kernel.Shape().Dim(3)
@@ -186,9 +202,12 @@ func conv2DIm2col(x, kernel *Node, stride, padding int, shift bool) *Node {
 	}
 
 	if stride == 2 && kernelHeight%2 == 0 && kernelWidth%2 == 0 {
-		return conv2DSpaceToDepth(x, kernel, padding, outHeight, outWidth, shift)
+		return conv2DSpaceToDepth(x, kernel, padding, outHeight, outWidth, impl)
 	}
-	if stride == 1 && shift && shiftPays(batch, x.Shape().Dim(1)+2*padding, x.Shape().Dim(2)+2*padding, outHeight, outWidth) {
+	if stride == 1 && impl == ConvHybrid {
+		return conv2DNativeStride1(x, kernel, padding, padding, padding, padding)
+	}
+	if stride == 1 && impl == ConvShift && shiftPays(batch, x.Shape().Dim(1)+2*padding, x.Shape().Dim(2)+2*padding, outHeight, outWidth) {
 		return conv2DShift(x, kernel, padding, padding, padding, padding)
 	}
 
@@ -216,7 +235,7 @@ func conv2DIm2col(x, kernel *Node, stride, padding int, shift bool) *Node {
 // plain im2col. Their gradient, though, is 4 patches padded by one pixel
 // instead of kh*kw patches padded back to the full input, and that padding
 // was most of the discriminator's time on the Go backend.
-func conv2DSpaceToDepth(x, kernel *Node, padding, outHeight, outWidth int, shift bool) *Node {
+func conv2DSpaceToDepth(x, kernel *Node, padding, outHeight, outWidth int, impl ConvImpl) *Node {
 	batch, height, width := x.Shape().Dim(0), x.Shape().Dim(1), x.Shape().Dim(2)
 	kernelHeight, kernelWidth := kernel.Shape().Dim(0), kernel.Shape().Dim(1)
 	inChannels, outChannels := kernel.Shape().Dim(2), kernel.Shape().Dim(3)
@@ -235,7 +254,7 @@ func conv2DSpaceToDepth(x, kernel *Node, padding, outHeight, outWidth int, shift
 	blockKernel = TransposeAllAxes(blockKernel, 0, 2, 1, 3, 4, 5) // [kh/2, kw/2, 2, 2, in, out]
 	blockKernel = Reshape(blockKernel, kernelHeight/2, kernelWidth/2, 4*inChannels, outChannels)
 
-	out := conv2DIm2col(blocks, blockKernel, 1, 0, shift)
+	out := conv2DIm2col(blocks, blockKernel, 1, 0, impl)
 	if out.Shape().Dim(1) != outHeight || out.Shape().Dim(2) != outWidth {
 		out = Slice(out, AxisRange(), AxisRange(0, outHeight), AxisRange(0, outWidth), AxisRange())
 	}
@@ -287,7 +306,7 @@ func Upsample2x(x *Node) *Node {
 // [3, 3, inChannels, outChannels], stride 1 and padding 1. It returns
 // [batch, 2*height, 2*width, outChannels].
 //
-// With ConvIm2col or ConvShift it never builds the upsampled image. Each output pixel
+// Unless impl is ConvNative it never builds the upsampled image. Each output pixel
 // (2i+a, 2j+b) reads only the 3x3 neighborhood of input pixel (i, j). So
 // one im2col of x, against a kernel [3*3*inChannels, 2*2*outChannels] that
 // sums the taps landing on the same input pixel, gives all four phases
@@ -320,7 +339,7 @@ func UpConv2D(x, kernel *Node, impl ConvImpl) *Node {
 	phaseKernel = TransposeAllAxes(phaseKernel, 3, 1, 4, 2, 0, 5)       // [3, 3, in, 2, 2, out]
 	phaseKernel = Reshape(phaseKernel, 3, 3, inChannels, 4*outChannels) // [3, 3, in, 4*out]
 
-	phases := conv2DIm2col(x, phaseKernel, 1, 1, resolved == ConvShift) // [batch, height, width, 4*out]
+	phases := conv2DIm2col(x, phaseKernel, 1, 1, resolved) // [batch, height, width, 4*out]
 	phases = Reshape(phases, batch, height, width, 2, 2, outChannels)
 	phases = TransposeAllAxes(phases, 0, 1, 3, 2, 4, 5) // [batch, height, 2, width, 2, out]
 	return Reshape(phases, batch, 2*height, 2*width, outChannels)

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/gomlx/compute"
 	_ "github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -40,13 +41,28 @@ func maxAbsDiff(t *testing.T, name string, got, want *tensors.Tensor) float64 {
 	return worst
 }
 
-// TestConv2DMatchesGoMLX compares both implementations against GoMLX's own
-// Convolve in the output and in the gradient with respect to the kernel, and
+// TestConv2DMatchesGoMLX compares every implementation on the Go backend
+// against GoMLX's own Convolve in the output and in the gradient with respect to the kernel, and
 // against a loop reference in the gradient with respect to the input (see
 // conv2DNative for why GoMLX's input gradient is not the reference), using
 // sum(output * projection) with a random projection as the loss.
 func TestConv2DMatchesGoMLX(t *testing.T) {
-	backend := testutil.GoBackend(t)
+	testConv2DMatchesGoMLX(t, testutil.GoBackend(t), []ConvImpl{ConvIm2col, ConvShift, ConvHybrid, ConvNative})
+}
+
+// TestConv2DMatchesGoMLXOnXLA runs the same comparison on XLA, where
+// ConvAuto picks ConvHybrid. It skips without an XLA plugin.
+func TestConv2DMatchesGoMLXOnXLA(t *testing.T) {
+	backend := testutil.XLABackend(t)
+	if got := ConvAuto.resolve(NewGraph(backend, "resolve")); got != ConvHybrid {
+		t.Errorf("ConvAuto on XLA's CPU plugin resolves to %s, want hybrid", got)
+	}
+	testConv2DMatchesGoMLX(t, backend, []ConvImpl{ConvIm2col, ConvHybrid, ConvNative})
+}
+
+// testConv2DMatchesGoMLX runs the comparison of TestConv2DMatchesGoMLX for
+// each of impls on backend.
+func testConv2DMatchesGoMLX(t *testing.T, backend compute.Backend, impls []ConvImpl) {
 	cases := []struct {
 		batch, height, width, inChannels, outChannels, kernel, stride, padding int
 	}{
@@ -92,7 +108,7 @@ func TestConv2DMatchesGoMLX(t *testing.T) {
 				c.batch, c.height, c.width, c.inChannels)
 			want := []*tensors.Tensor{gomlx[0], wantInputGradient, gomlx[2]}
 
-			for _, impl := range []ConvImpl{ConvIm2col, ConvShift, ConvNative} {
+			for _, impl := range impls {
 				got := run(func(x, kernel *Node) *Node { return Conv2D(x, kernel, c.stride, c.padding, impl) })
 				for i, what := range []string{"output", "gradient of x", "gradient of kernel"} {
 					if diff := maxAbsDiff(t, what, got[i], want[i]); diff > tolerance {
@@ -180,7 +196,7 @@ func TestInstanceNormStatistics(t *testing.T) {
 }
 
 func TestParseConvImpl(t *testing.T) {
-	for _, impl := range []ConvImpl{ConvAuto, ConvNative, ConvIm2col, ConvShift} {
+	for _, impl := range []ConvImpl{ConvAuto, ConvNative, ConvIm2col, ConvShift, ConvHybrid} {
 		got, err := ParseConvImpl(impl.String())
 		if err != nil || got != impl {
 			t.Errorf("ParseConvImpl(%q) = %v, %v; want %v", impl.String(), got, err, impl)
@@ -198,7 +214,7 @@ func TestConvAutoOnGoBackend(t *testing.T) {
 	if got := ConvAuto.resolve(g); got != ConvShift {
 		t.Errorf("ConvAuto on the Go backend resolves to %s, want shift", got)
 	}
-	for _, impl := range []ConvImpl{ConvNative, ConvIm2col, ConvShift} {
+	for _, impl := range []ConvImpl{ConvNative, ConvIm2col, ConvShift, ConvHybrid} {
 		if got := impl.resolve(g); got != impl {
 			t.Errorf("%s resolves to %s, want itself", impl, got)
 		}
@@ -254,7 +270,7 @@ func TestUpConv2DMatchesUpsampleThenConv(t *testing.T) {
 		want := run(func(x, kernel *Node) *Node {
 			return Convolve(Upsample2x(x), kernel).PaddingPerDim([][2]int{{1, 1}, {1, 1}}).Done()
 		})
-		for _, impl := range []ConvImpl{ConvIm2col, ConvShift} {
+		for _, impl := range []ConvImpl{ConvIm2col, ConvShift, ConvHybrid, ConvNative} {
 			got := run(func(x, kernel *Node) *Node { return UpConv2D(x, kernel, impl) })
 			for i, what := range []string{"output", "gradient of x", "gradient of kernel"} {
 				if diff := maxAbsDiff(t, what, got[i], want[i]); diff > 1e-4 {
@@ -265,8 +281,8 @@ func TestUpConv2DMatchesUpsampleThenConv(t *testing.T) {
 	}
 }
 
-// TestConv2DPaddedUnevenPadding compares Conv2DPadded with ConvShift
-// against im2col of the explicitly padded input, in the output and both
+// TestConv2DPaddedUnevenPadding compares Conv2DPadded with ConvShift,
+// ConvHybrid and ConvNative against im2col of the explicitly padded input, in the output and both
 // gradients, for the uneven paddings of PixelCNN's masked convolutions.
 func TestConv2DPaddedUnevenPadding(t *testing.T) {
 	backend := testutil.GoBackend(t)
@@ -297,13 +313,15 @@ func TestConv2DPaddedUnevenPadding(t *testing.T) {
 		want := run(func(x, kernel *Node) *Node {
 			return Conv2D(ZeroPad2D(x, c.top, c.bottom, c.left, c.right), kernel, 1, 0, ConvIm2col)
 		})
-		got := run(func(x, kernel *Node) *Node {
-			return Conv2DPadded(x, kernel, c.top, c.bottom, c.left, c.right, ConvShift)
-		})
-		for i, what := range []string{"output", "gradient of x", "gradient of kernel"} {
-			if diff := maxAbsDiff(t, what, got[i], want[i]); diff > 1e-4 {
-				t.Errorf("input %v, kernel %dx%d, padding %d/%d/%d/%d: %s: max abs difference %g, want <= 1e-4",
-					c.dims, c.kernelHeight, c.kernelWidth, c.top, c.bottom, c.left, c.right, what, diff)
+		for _, impl := range []ConvImpl{ConvShift, ConvHybrid, ConvNative} {
+			got := run(func(x, kernel *Node) *Node {
+				return Conv2DPadded(x, kernel, c.top, c.bottom, c.left, c.right, impl)
+			})
+			for i, what := range []string{"output", "gradient of x", "gradient of kernel"} {
+				if diff := maxAbsDiff(t, what, got[i], want[i]); diff > 1e-4 {
+					t.Errorf("%s: input %v, kernel %dx%d, padding %d/%d/%d/%d: %s: max abs difference %g, want <= 1e-4",
+						impl, c.dims, c.kernelHeight, c.kernelWidth, c.top, c.bottom, c.left, c.right, what, diff)
+				}
 			}
 		}
 	}

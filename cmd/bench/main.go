@@ -92,7 +92,7 @@ func main() {
 	only := flag.String("models", "", "comma-separated model names to time (default: all); names are matched by prefix, e.g. PixelCNN")
 	torchScript := flag.String("torch", "", "path to torch_reference.py; runs the PyTorch peer in the same run when -python can import torch")
 	python := flag.String("python", defaultPython(), "Python interpreter for the PyTorch peer")
-	convImpl := flag.String("conv_impl", "auto", "convolution implementation for every model: auto, native, im2col or shift")
+	convImpl := flag.String("conv_impl", "auto", "convolution implementation for every model: auto, native, im2col, shift or hybrid")
 	child := flag.String("child", "", "internal: time only this model, on the first backend, and print the result as JSON")
 	write := flag.String("write", "", "also write the table as Markdown to this file (e.g. docs/benchmarks.md)")
 	cli.SetUsage("time the training step of every model on each available backend, beside the PyTorch peer when -torch is given",

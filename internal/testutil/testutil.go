@@ -27,6 +27,22 @@ func GoBackend(t testing.TB) compute.Backend {
 	return b
 }
 
+// XLABackend returns XLA on the CPU plugin that backend.FindPlugin finds,
+// skipping t when none is installed (`make setup` installs one) and failing
+// it when the plugin does not load.
+func XLABackend(t testing.TB) compute.Backend {
+	t.Helper()
+	plugin := backend.FindPlugin()
+	if plugin == "" {
+		t.Skip("no XLA CPU plugin installed (make setup installs one into .xla/)")
+	}
+	b, err := backend.Create("xla:" + plugin)
+	if err != nil {
+		t.Fatalf("creating XLA with plugin %s: %v", plugin, err)
+	}
+	return b
+}
+
 // CatImages loads the real cat images of folder (dataset.GrumpyDir or
 // dataset.RussianBlueDir) at size x size. It skips t when no data root is
 // configured (CI sets CATSYNTH_DATA) and fails it when the folder cannot be
