@@ -306,12 +306,15 @@ func Upsample2x(x *Node) *Node {
 // [3, 3, inChannels, outChannels], stride 1 and padding 1. It returns
 // [batch, 2*height, 2*width, outChannels].
 //
-// Unless impl is ConvNative it never builds the upsampled image. Each output pixel
-// (2i+a, 2j+b) reads only the 3x3 neighborhood of input pixel (i, j). So
-// one im2col of x, against a kernel [3*3*inChannels, 2*2*outChannels] that
-// sums the taps landing on the same input pixel, gives all four phases
-// (a, b) at once, and gathers 4 times less data than im2col of the
-// upsampled image.
+// Unless impl is ConvNative it never builds the upsampled image. Output
+// pixel (2i+a, 2j+b), of phase (a, b), reads only the 2x2 input pixels at
+// rows i-1+a..i+a and columns j-1+b..j+b, because the upsampled 3x3 window
+// covers each of them once or twice. So one 2x2 convolution of x padded by
+// 1, with a kernel [2, 2, inChannels, 4*outChannels] that sums the taps
+// landing on the same input pixel, gives all four phases: phase (a, b) of
+// output (i, j) is its output (i+a, j+b). That is 4 multiply-adds per
+// output value and input channel instead of the 9 of the upsampled
+// convolution.
 func UpConv2D(x, kernel *Node, impl ConvImpl) *Node {
 	if kernel.Shape().Dim(0) != 3 || kernel.Shape().Dim(1) != 3 {
 		panic(fmt.Sprintf("layers.UpConv2D: kernel must be 3x3, got %s", kernel.Shape()))
@@ -324,23 +327,33 @@ func UpConv2D(x, kernel *Node, impl ConvImpl) *Node {
 	batch, height, width := dims[0], dims[1], dims[2]
 	inChannels, outChannels := kernel.Shape().Dim(2), kernel.Shape().Dim(3)
 
-	// tapMap[a][d][r] is 1 when kernel row r of output phase a reads input
-	// row offset d-1: phase 0 reads rows (i-1, i, i) and phase 1 rows
+	// tapMap[a][e][r] is 1 when kernel row r of output phase a reads row e
+	// of its 2x2 window: phase 0 reads rows (i-1, i, i) and phase 1 rows
 	// (i, i, i+1) for kernel rows (0, 1, 2). Columns work the same way.
 	tapMap := Const(x.Graph(), [][][]float32{
-		{{1, 0, 0}, {0, 1, 1}, {0, 0, 0}},
-		{{0, 0, 0}, {1, 1, 0}, {0, 0, 1}},
+		{{1, 0, 0}, {0, 1, 1}},
+		{{1, 1, 0}, {0, 0, 1}},
 	})
 	tapMap = ConvertDType(tapMap, x.DType())
-	// phaseKernel[d, e, i, a, b, o] = sum over r, c of
-	// tapMap[a, d, r] * tapMap[b, e, c] * kernel[r, c, i, o].
-	rowsMapped := Einsum("adr,rcio->adcio", tapMap, kernel)             // [2, 3, 3, in, out]
-	phaseKernel := Einsum("bec,adcio->beadio", tapMap, rowsMapped)      // [2, 3, 2, 3, in, out]
-	phaseKernel = TransposeAllAxes(phaseKernel, 3, 1, 4, 2, 0, 5)       // [3, 3, in, 2, 2, out]
-	phaseKernel = Reshape(phaseKernel, 3, 3, inChannels, 4*outChannels) // [3, 3, in, 4*out]
+	// phaseKernel[e, f, i, a, b, o] = sum over r, c of
+	// tapMap[a, e, r] * tapMap[b, f, c] * kernel[r, c, i, o].
+	rowsMapped := Einsum("aer,rcio->aecio", tapMap, kernel)             // [2, 2, 3, in, out]
+	phaseKernel := Einsum("bfc,aecio->bfaeio", tapMap, rowsMapped)      // [2, 2, 2, 2, in, out]
+	phaseKernel = TransposeAllAxes(phaseKernel, 3, 1, 4, 2, 0, 5)       // [2, 2, in, 2, 2, out]
+	phaseKernel = Reshape(phaseKernel, 2, 2, inChannels, 4*outChannels) // [2, 2, in, 4*out]
 
-	phases := conv2DIm2col(x, phaseKernel, 1, 1, resolved) // [batch, height, width, 4*out]
-	phases = Reshape(phases, batch, height, width, 2, 2, outChannels)
-	phases = TransposeAllAxes(phases, 0, 1, 3, 2, 4, 5) // [batch, height, 2, width, 2, out]
-	return Reshape(phases, batch, 2*height, 2*width, outChannels)
+	windows := conv2DIm2col(x, phaseKernel, 1, 1, resolved) // [batch, height+1, width+1, 4*out]
+	windows = Reshape(windows, batch, height+1, width+1, 2, 2, outChannels)
+	rows := make([]*Node, 2)
+	for a := range 2 {
+		columns := make([]*Node, 2)
+		for b := range 2 {
+			phase := Slice(windows, AxisRange(), AxisRange(a, a+height), AxisRange(b, b+width),
+				AxisElem(a), AxisElem(b), AxisRange())
+			columns[b] = Reshape(phase, batch, height, width, 1, outChannels)
+		}
+		// Columns 2j and 2j+1 side by side: [batch, height, 1, 2*width, out].
+		rows[a] = Reshape(Concatenate(columns, 3), batch, height, 1, 2*width, outChannels)
+	}
+	return Reshape(Concatenate(rows, 2), batch, 2*height, 2*width, outChannels)
 }
