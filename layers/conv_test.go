@@ -326,3 +326,42 @@ func TestConv2DPaddedUnevenPadding(t *testing.T) {
 		}
 	}
 }
+
+// TestActivationGradients checks ReLU and LeakyReLU values and their custom
+// gradients against the definitions, element by element.
+func TestActivationGradients(t *testing.T) {
+	backend := testutil.GoBackend(t)
+	rng := rand.New(rand.NewPCG(11, 12))
+	x := randomTensor(rng, 3, 5, 7)
+	projection := randomTensor(rng, 3, 5, 7)
+	const slope = 0.2
+	xs := tensors.MustCopyFlatData[float32](x)
+	ps := tensors.MustCopyFlatData[float32](projection)
+	for _, c := range []struct {
+		name  string
+		apply func(*Node) *Node
+		slope float32 // the derivative where x <= 0
+	}{
+		{"ReLU", ReLU, 0},
+		{"LeakyReLU", func(x *Node) *Node { return LeakyReLU(x, slope) }, slope},
+	} {
+		got := MustExecOnceN(backend, func(x, projection *Node) []*Node {
+			y := c.apply(x)
+			return []*Node{y, Gradient(ReduceAllSum(Mul(y, projection)), x)[0]}
+		}, x, projection)
+		values := tensors.MustCopyFlatData[float32](got[0])
+		grads := tensors.MustCopyFlatData[float32](got[1])
+		for i, xi := range xs {
+			wantValue, wantGrad := xi, ps[i]
+			if xi <= 0 {
+				wantValue, wantGrad = c.slope*xi, c.slope*ps[i]
+			}
+			if math.Abs(float64(values[i]-wantValue)) > 1e-6 {
+				t.Errorf("%s(%g) = %g, want %g", c.name, xi, values[i], wantValue)
+			}
+			if math.Abs(float64(grads[i]-wantGrad)) > 1e-6 {
+				t.Errorf("%s: gradient at x=%g with upstream %g is %g, want %g", c.name, xi, ps[i], grads[i], wantGrad)
+			}
+		}
+	}
+}
