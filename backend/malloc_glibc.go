@@ -20,7 +20,8 @@ __attribute__((constructor)) static void catsynth_tune_malloc(void) {
 	if (tunables != NULL && strstr(tunables, "glibc.malloc.") != NULL) {
 		return;
 	}
-	if (getenv("CATSYNTH_KEEP_MALLOC") != NULL) {
+	const char *keep = getenv("CATSYNTH_KEEP_MALLOC");
+	if (keep != NULL && keep[0] != '\0' && strcmp(keep, "0") != 0) {
 		return;
 	}
 	int ok = mallopt(M_ARENA_MAX, 1);
@@ -65,15 +66,15 @@ import (
 
 // MallocTuned reports whether the C allocator was set up at program start
 // to keep the memory it frees. It is false when GLIBC_TUNABLES already sets
-// glibc.malloc options, when CATSYNTH_KEEP_MALLOC is set, and on a C library
-// other than glibc.
+// glibc.malloc options, when CATSYNTH_KEEP_MALLOC is set to a value other
+// than "" or "0", and on a C library other than glibc.
 //
 // XLA's CPU runtime allocates the intermediate values of each execution in
 // one malloc'd buffer, hundreds of MiB for a training step. By default
 // glibc maps a buffer that large with mmap and unmaps it on free. Every
 // step then paid a page fault and a page clear for each 4 KiB, which was
 // about a third of PixelCNN's step time on XLA here. So any program that
-// links this package starts with glibc told to serve all allocations from
+// links this package starts with glibc set to serve all allocations from
 // one heap (M_ARENA_MAX 1, M_MMAP_MAX 0) and to keep freed memory
 // (M_TRIM_THRESHOLD INT_MAX). The process keeps its peak C heap until it
 // exits, and a training run reaches that peak again at every step. The pure

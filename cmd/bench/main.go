@@ -77,8 +77,8 @@ type result struct {
 	Median, P5, P95 time.Duration
 	GFLOP           float64
 	PeerMedian      time.Duration // zero when the peer did not run
-	// PeerDefaultMedian is the peer's median with glibc's default allocator
-	// when PeerMedian was measured with both; zero otherwise.
+	// PeerDefaultMedian is the peer's median with glibc's default
+	// allocator; zero when the peer did not run.
 	PeerDefaultMedian time.Duration
 	// MaxRSS and PeerMaxRSS are the peak resident memory, in bytes, of the
 	// process that ran the step; zero when unknown.
@@ -92,7 +92,7 @@ func main() {
 	only := flag.String("models", "", "comma-separated model names to time (default: all); names are matched by prefix, e.g. PixelCNN")
 	torchScript := flag.String("torch", "", "path to torch_reference.py; runs the PyTorch peer in the same run when -python can import torch")
 	python := flag.String("python", defaultPython(), "Python interpreter for the PyTorch peer")
-	convImpl := flag.String("conv_impl", "auto", "convolution implementation for every model: auto, native, im2col, shift or hybrid")
+	convImpl := flag.String("conv_impl", "auto", "convolution implementation for every model: auto, native, im2col, shift or hybrid; native and hybrid take seconds per step on the pure Go backend")
 	child := flag.String("child", "", "internal: time only this model, on the first backend, and print the result as JSON")
 	write := flag.String("write", "", "also write the table as Markdown to this file (e.g. docs/benchmarks.md)")
 	cli.SetUsage("time the training step of every model on each available backend, beside the PyTorch peer when -torch is given",
@@ -133,6 +133,9 @@ func main() {
 		}
 	}
 
+	if *torchScript == "" {
+		fmt.Fprintln(os.Stderr, "bench: PyTorch peer not run: give the path of torch_reference.py with -torch (make bench PEER_SCRIPT=/path/to/torch_reference.py)")
+	}
 	if *torchScript != "" {
 		peer, err := runPeer(*python, *torchScript, *steps, *only)
 		if err != nil {

@@ -24,7 +24,7 @@ func render(results []result) string {
 	fmt.Fprintf(&sb, "Machine: %s, %d CPUs, %s/%s; %s, GOEXPERIMENT=%s. Batch 16; the PyTorch peer at 2 threads; peak memory is the resident set of the process that ran one model.\n\n",
 		cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), os.Getenv("GOEXPERIMENT"))
 	if backend.MallocTuned() {
-		fmt.Fprintf(&sb, "Our processes ran with glibc's allocator tuned (see `backend.MallocTuned`). The peer ran twice, with glibc's defaults and with GLIBC_TUNABLES=%s; \"PyTorch ms\" and the ratio use the faster of the two, \"default malloc\" the first.\n\n", backend.MallocTunables)
+		fmt.Fprintf(&sb, "Our processes ran with glibc's allocator tuned (see `backend.MallocTuned`). The peer ran twice, with glibc's defaults and with GLIBC_TUNABLES=%s. \"PyTorch ms\", the ratio and \"PyTorch peak MiB\" come from the faster of the two, \"default malloc\" from the first.\n\n", backend.MallocTunables)
 	}
 	sb.WriteString("| model | backend | median ms | p5 ms | p95 ms | GFLOP/step | GFLOP/s | PyTorch ms | PyTorch ms, default malloc | ratio | peak MiB | PyTorch peak MiB |\n")
 	sb.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")

@@ -16,8 +16,9 @@ import (
 type peerResult struct {
 	median time.Duration
 	maxRSS int64
-	// defaultMedian is the median with glibc's default allocator settings
-	// when median was measured with ours (backend.MallocTunables), else 0.
+	// defaultMedian is the median with glibc's default allocator settings.
+	// median is the faster of it and the median with ours
+	// (backend.MallocTunables) when those were run too.
 	defaultMedian time.Duration
 }
 
@@ -45,7 +46,7 @@ func runPeer(python, script string, steps int, only string) (map[string]peerResu
 		if err != nil {
 			return results, fmt.Errorf("case %s (%s): %w", m.peerCase, m.name, err)
 		}
-		result := peerResult{median: median, maxRSS: maxRSS}
+		result := peerResult{median: median, maxRSS: maxRSS, defaultMedian: median}
 		if backend.MallocTuned() {
 			// Our processes run with the tuned allocator, so the peer gets
 			// the same settings too, and the faster of its two forms counts.
@@ -53,7 +54,6 @@ func runPeer(python, script string, steps int, only string) (map[string]peerResu
 			if err != nil {
 				return results, fmt.Errorf("case %s (%s) with GLIBC_TUNABLES=%s: %w", m.peerCase, m.name, backend.MallocTunables, err)
 			}
-			result.defaultMedian = median
 			if tunedMedian < median {
 				result.median, result.maxRSS = tunedMedian, tunedRSS
 			}

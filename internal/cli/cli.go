@@ -54,13 +54,31 @@ func IsTerminal(f *os.File) bool {
 // at or past the requested number of iterations.
 func ReportResume(name, outDir string, changes []string, iteration, iterations int) {
 	if len(changes) > 0 {
-		fmt.Printf("%s: resuming with changed settings %s; the earlier config.json is kept as config.previous-N.json in %s\n",
-			name, strings.Join(changes, ", "), outDir)
+		fmt.Printf("%s: resuming with changed settings %s; the earlier config.json is kept as %s\n",
+			name, strings.Join(changes, ", "), latestPreviousConfig(outDir))
 	}
 	if iteration >= iterations {
 		fmt.Printf("%s: the run in %s is already at iteration %d, so -iterations %d trains nothing; raise -iterations to continue\n",
 			name, outDir, iteration, iterations)
 	}
+}
+
+// latestPreviousConfig returns the path of the config.previous-N.json in
+// outDir with the largest N, the one that runconfig.Save wrote last, or a
+// description of it when none is found.
+func latestPreviousConfig(outDir string) string {
+	paths, _ := filepath.Glob(filepath.Join(outDir, "config.previous-*.json"))
+	latest, latestN := "", 0
+	for _, path := range paths {
+		number := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(path), "config.previous-"), ".json")
+		if n, err := strconv.Atoi(number); err == nil && n > latestN {
+			latest, latestN = path, n
+		}
+	}
+	if latest == "" {
+		return "config.previous-N.json in " + outDir
+	}
+	return latest
 }
 
 // Exit ends the command name after run returned err: status 0 for nil, 130

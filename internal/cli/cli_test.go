@@ -2,7 +2,11 @@ package cli
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -41,5 +45,25 @@ func TestMessagePrefixesOnce(t *testing.T) {
 		if got := Message(c.name, errors.New(c.err)); got != c.want {
 			t.Errorf("Message(%q, %q) = %q, want %q", c.name, c.err, got, c.want)
 		}
+	}
+}
+
+// TestLatestPreviousConfig checks that the resume message names the kept
+// configuration with the largest number, compared as a number.
+func TestLatestPreviousConfig(t *testing.T) {
+	dir := t.TempDir()
+	if got := latestPreviousConfig(dir); !strings.Contains(got, "config.previous-N.json") {
+		t.Errorf("with no kept configuration: %q, want the generic name", got)
+	}
+	for _, n := range []int{1, 2, 10, 9} {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("config.previous-%d.json", n)), []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.previous-x.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := latestPreviousConfig(dir), filepath.Join(dir, "config.previous-10.json"); got != want {
+		t.Errorf("latestPreviousConfig = %q, want %q", got, want)
 	}
 }
