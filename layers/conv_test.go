@@ -14,7 +14,7 @@ import (
 	"github.com/catsynth/catsynth/internal/testutil"
 )
 
-// goBackend returns GoMLX's pure Go backend, which every machine has.
+// randomTensor returns a float32 tensor of the given dimensions with standard normal values from rng.
 func randomTensor(rng *rand.Rand, dims ...int) *tensors.Tensor {
 	size := 1
 	for _, d := range dims {
@@ -25,6 +25,17 @@ func randomTensor(rng *rand.Rand, dims ...int) *tensors.Tensor {
 		data[i] = float32(rng.NormFloat64())
 	}
 	return tensors.FromFlatDataAndDimensions(data, dims...)
+}
+
+// convOutputAndGradients runs conv(x, kernel) on backend and returns its
+// output and the gradients of sum(output * projection) with respect to x
+// and kernel.
+func convOutputAndGradients(backend compute.Backend, conv func(x, kernel *Node) *Node, x, kernel, projection *tensors.Tensor) []*tensors.Tensor {
+	return MustExecOnceN(backend, func(x, kernel, projection *Node) []*Node {
+		out := conv(x, kernel)
+		grads := Gradient(ReduceAllSum(Mul(out, projection)), x, kernel)
+		return []*Node{out, grads[0], grads[1]}
+	}, x, kernel, projection)
 }
 
 func maxAbsDiff(t *testing.T, name string, got, want *tensors.Tensor) float64 {
@@ -88,12 +99,7 @@ func testConv2DMatchesGoMLX(t *testing.T, backend compute.Backend, impls []ConvI
 			projection := randomTensor(rng, c.batch, outHeight, outWidth, c.outChannels)
 
 			run := func(conv func(x, kernel *Node) *Node) []*tensors.Tensor {
-				return MustExecOnceN(backend, func(x, kernel, projection *Node) []*Node {
-					out := conv(x, kernel)
-					loss := ReduceAllSum(Mul(out, projection))
-					grads := Gradient(loss, x, kernel)
-					return []*Node{out, grads[0], grads[1]}
-				}, x, kernel, projection)
+				return convOutputAndGradients(backend, conv, x, kernel, projection)
 			}
 			gomlx := run(func(x, kernel *Node) *Node {
 				return Convolve(x, kernel).
@@ -260,12 +266,8 @@ func TestUpConv2DMatchesUpsampleThenConv(t *testing.T) {
 		x := randomTensor(rng, dims[0], dims[1], dims[2], dims[3])
 		kernel := randomTensor(rng, 3, 3, dims[3], 5)
 		projection := randomTensor(rng, dims[0], 2*dims[1], 2*dims[2], 5)
-		run := func(upConv func(x, kernel *Node) *Node) []*tensors.Tensor {
-			return MustExecOnceN(backend, func(x, kernel, projection *Node) []*Node {
-				out := upConv(x, kernel)
-				grads := Gradient(ReduceAllSum(Mul(out, projection)), x, kernel)
-				return []*Node{out, grads[0], grads[1]}
-			}, x, kernel, projection)
+		run := func(conv func(x, kernel *Node) *Node) []*tensors.Tensor {
+			return convOutputAndGradients(backend, conv, x, kernel, projection)
 		}
 		want := run(func(x, kernel *Node) *Node {
 			return Convolve(Upsample2x(x), kernel).PaddingPerDim([][2]int{{1, 1}, {1, 1}}).Done()
@@ -304,11 +306,7 @@ func TestConv2DPaddedUnevenPadding(t *testing.T) {
 		outWidth := c.dims[2] + c.left + c.right - c.kernelWidth + 1
 		projection := randomTensor(rng, c.dims[0], outHeight, outWidth, 3)
 		run := func(conv func(x, kernel *Node) *Node) []*tensors.Tensor {
-			return MustExecOnceN(backend, func(x, kernel, projection *Node) []*Node {
-				out := conv(x, kernel)
-				grads := Gradient(ReduceAllSum(Mul(out, projection)), x, kernel)
-				return []*Node{out, grads[0], grads[1]}
-			}, x, kernel, projection)
+			return convOutputAndGradients(backend, conv, x, kernel, projection)
 		}
 		want := run(func(x, kernel *Node) *Node {
 			return Conv2D(ZeroPad2D(x, c.top, c.bottom, c.left, c.right), kernel, 1, 0, ConvIm2col)

@@ -19,9 +19,12 @@ import (
 // used as is.
 func conv2DNativeStride1(x, kernel *Node, top, bottom, left, right int) *Node {
 	kernelHeight, kernelWidth := kernel.Shape().Dim(0), kernel.Shape().Dim(1)
-	var v *Node // gradient of the output, set during backpropagation
-	xWithGradient := IdentityWithCustomGradient(x, func(_, _ *Node) *Node {
-		// The gradient of the unpadded input.
+	convolve := func(x *Node) *Node {
+		// The padding is built outside Convolve: with it inside, GoMLX fails
+		// to build its own (unused) input gradient for some even kernels.
+		return Convolve(ZeroPad2D(x, top, bottom, left, right), kernel).Done()
+	}
+	inputGradient := func(_, v *Node) *Node {
 		flipped := TransposeAllAxes(Reverse(kernel, 0, 1), 0, 1, 3, 2) // [kh, kw, out, in]
 		return Convolve(v, flipped).
 			PaddingPerDim([][2]int{
@@ -29,15 +32,6 @@ func conv2DNativeStride1(x, kernel *Node, top, bottom, left, right int) *Node {
 				{kernelWidth - 1 - left, kernelWidth - 1 - right},
 			}).
 			Done()
-	})
-	// The padding is built outside Convolve: with it inside, GoMLX fails to
-	// build its own (unused) input gradient for some even kernels.
-	out := Convolve(ZeroPad2D(xWithGradient, top, bottom, left, right), kernel).Done()
-	// Backpropagation reaches this identity before xWithGradient, so v is
-	// set when the input gradient is built. GoMLX's own input gradient of
-	// Convolve is built too, but no output uses it.
-	return IdentityWithCustomGradient(out, func(_, outputGrad *Node) *Node {
-		v = outputGrad
-		return outputGrad
-	})
+	}
+	return withInputGradient(x, convolve, inputGradient)
 }
