@@ -35,7 +35,13 @@ TEST_TIMEOUT ?= 30m
 TESTFLAGS ?= -count=1
 LAB_PORT ?= 8888
 
-# GOEXPERIMENT=simd makes the pure Go backend's MatMul use AVX-512 (Go 1.26).
+# GoMLX v0.28.16 needs Go 1.27. The go command fetches the toolchain that
+# go.mod names (its `toolchain` line) from the Go module proxy once, whatever
+# Go is installed; `make GOTOOLCHAIN=...` picks another.
+GO_TOOLCHAIN := $(shell awk '$$1 == "toolchain" { print $$2; exit }' $(REPO)/go.mod)
+export GOTOOLCHAIN := $(GO_TOOLCHAIN)
+# GOEXPERIMENT=simd makes the pure Go backend use AVX-512 (matrix
+# multiplications, reductions, element-wise ops).
 export GOEXPERIMENT := simd
 export PATH := $(TOOLS_BIN):$(dir $(GO)):$(PATH)
 export JUPYTER_CONFIG_DIR := $(REPO)/.jupyter/config

@@ -12,6 +12,7 @@ import (
 	"github.com/catsynth/catsynth/augment"
 	"github.com/catsynth/catsynth/gan"
 	"github.com/catsynth/catsynth/layers"
+	"github.com/catsynth/catsynth/trainloop"
 )
 
 // convMACs returns the multiply-accumulates of a convolution with a
@@ -97,12 +98,14 @@ func BenchStepWith(backend compute.Backend, diffAugment, convImpl string) (step 
 	// Without a policy the draws u are an input that no output uses, which
 	// GoMLX's executors accept.
 	dStep, err := model.NewExec(backend, store, func(scope *model.Scope, realX, realY, u *Node) (*Node, *Node) {
+		trainloop.ReadVariablesEachCall(scope, realX.Graph())
 		return DiscriminatorStepGraph(scope, cfg, realX, realY, u)
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("cyclegan: building the discriminator step: %w", err)
 	}
 	gStep, err := model.NewExec(backend, store, func(scope *model.Scope, realX, realY, u *Node) []*Node {
+		trainloop.ReadVariablesEachCall(scope, realX.Graph())
 		losses := GeneratorStepGraph(scope, cfg, realX, realY, u)
 		return []*Node{losses.GXY, losses.GYX, losses.Cycle}
 	})

@@ -202,18 +202,21 @@ func (t *Trainer) buildExecs(backend compute.Backend) error {
 	// Without a policy u is unused: Apply returns its input for the empty
 	// policy.
 	t.dStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY, u *Node) (*Node, *Node) {
+		trainloop.ReadVariablesEachCall(scope, realX.Graph())
 		return DiscriminatorStepGraph(scope, cfg, realX, realY, u)
 	})
 	if err != nil {
 		return fmt.Errorf("cyclegan: building the discriminator step: %w", err)
 	}
 	t.dPoolExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY, fakeX, fakeY, u *Node) (*Node, *Node) {
+		trainloop.ReadVariablesEachCall(scope, realX.Graph())
 		return DiscriminatorPoolStepGraph(scope, cfg, realX, realY, fakeX, fakeY, u)
 	})
 	if err != nil {
 		return fmt.Errorf("cyclegan: building the discriminator step with a pool: %w", err)
 	}
 	t.gStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY, u *Node) []*Node {
+		trainloop.ReadVariablesEachCall(scope, realX.Graph())
 		losses := GeneratorStepGraph(scope, cfg, realX, realY, u)
 		return []*Node{losses.GXY, losses.GYX, losses.Cycle, losses.Identity}
 	})
@@ -223,6 +226,7 @@ func (t *Trainer) buildExecs(backend compute.Backend) error {
 	t.translate = make(map[string]*model.Exec)
 	for direction, generator := range map[string]string{XtoY: GXY, YtoX: GYX} {
 		t.translate[direction], err = model.NewExec(backend, t.store, func(scope *model.Scope, x *Node) *Node {
+			trainloop.ReadVariablesEachCall(scope, x.Graph())
 			return Generator(scope.In(GeneratorsScope).In("%s", generator), cfg, x)
 		})
 		if err != nil {

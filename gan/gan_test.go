@@ -105,6 +105,36 @@ func TestTrainingMovesLosses(t *testing.T) {
 	}
 }
 
+// TestSamplesFollowTraining generates from the fixed noise, trains two more
+// iterations and generates again with the same trainer. The two batches
+// must differ: a generator graph that kept the weights of its first call
+// (see trainloop.ReadVariablesEachCall) would repeat the first one.
+func TestSamplesFollowTraining(t *testing.T) {
+	images := grumpyImages(t)
+	tr, err := NewTrainer(testutil.GoBackend(t), testConfig(), images, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	noise, err := tr.FixedNoise()
+	if err != nil {
+		t.Fatal(err)
+	}
+	runSteps(t, tr, 1)
+	before, err := tr.Generate(noise)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runSteps(t, tr, 2)
+	after, err := tr.Generate(noise)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(before, after) {
+		t.Error("the generator's output from the fixed noise did not change over two training iterations")
+	}
+}
+
 func TestSameSeedSameLosses(t *testing.T) {
 	images := grumpyImages(t)
 	backend := testutil.GoBackend(t)

@@ -128,18 +128,21 @@ func NewTrainer(backend compute.Backend, cfg Config, images *dataset.Images, out
 	// are unused: Apply returns its input for the empty policy.
 	t.policy = mustPolicy(cfg)
 	t.dStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, real, zD, uReal, uFake *Node) (*Node, *Node) {
+		trainloop.ReadVariablesEachCall(scope, real.Graph())
 		return DiscriminatorStepGraph(scope, cfg, real, zD, uReal, uFake)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gan: building the discriminator step: %w", err)
 	}
 	t.gStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, zG, uGenerated *Node) *Node {
+		trainloop.ReadVariablesEachCall(scope, zG.Graph())
 		return GeneratorStepGraph(scope, cfg, zG, uGenerated)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gan: building the generator step: %w", err)
 	}
 	t.genExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, z *Node) *Node {
+		trainloop.ReadVariablesEachCall(scope, z.Graph())
 		return Generator(scope.In(GeneratorScope), cfg, z)
 	})
 	if err != nil {

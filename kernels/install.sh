@@ -56,7 +56,11 @@ for tool in gonb goimports gopls; do
   [[ -x "$repo/.tools/bin/$tool" ]] || fail "$repo/.tools/bin/$tool not found; run 'make setup' to build the Go tools"
 done
 command -v "$go_cmd" >/dev/null || fail "go command '$go_cmd' not found; put Go on PATH or set GO=/path/to/go"
-goroot="$("$go_cmd" env GOROOT)"
+# The Go toolchain that go.mod names; the kernel runs go with it, so that a
+# machine with an older Go still builds the notebooks.
+toolchain="$(awk '$1 == "toolchain" { print $2; exit }' "$repo/go.mod")"
+[[ -n "$toolchain" ]] || fail "$repo/go.mod has no toolchain line; restore 'toolchain go1.27.3'"
+goroot="$(GOTOOLCHAIN="$toolchain" "$go_cmd" env GOROOT)"
 
 if [[ -n "$xla_plugin" ]]; then
   [[ "$xla_plugin" == /* ]] || fail "--xla-plugin must be an absolute path, got '$xla_plugin'"
@@ -70,7 +74,7 @@ mkdir -p "$kernel_dir"
 # stay valid JSON. The XLA and GOMLX_BACKEND entries are added only when
 # given.
 rendered="$(
-  REPO="$repo" GOROOT_DIR="$goroot" XLA_PLUGIN="$xla_plugin" \
+  REPO="$repo" GOROOT_DIR="$goroot" GO_TOOLCHAIN="$toolchain" XLA_PLUGIN="$xla_plugin" \
     BACKEND_OVERRIDE="${CATSYNTH_GOMLX_BACKEND:-}" \
     "$venv/bin/python" - "$template" <<'PY'
 import json
@@ -85,6 +89,7 @@ backend = os.environ["BACKEND_OVERRIDE"]
 values = {
     "@REPO@": os.environ["REPO"],
     "@GOROOT@": os.environ["GOROOT_DIR"],
+    "@GOTOOLCHAIN@": os.environ["GO_TOOLCHAIN"],
 }
 
 

@@ -8,6 +8,8 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/catsynth/catsynth/trainloop"
 )
 
 // benchBatch is the batch size of BenchStep.
@@ -43,6 +45,7 @@ func BenchStep(backend compute.Backend, binary bool, hidden int, convImpl string
 	}
 	input := tensors.FromFlatDataAndDimensions(levels, benchBatch, height, width, channels)
 	exec, err := model.NewExec(backend, NewStore(cfg), func(scope *model.Scope, x *Node) *Node {
+		trainloop.ReadVariablesEachCall(scope, x.Graph())
 		return StepGraph(scope, cfg, x)
 	})
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/catsynth/catsynth/trainloop"
 )
 
 // Sampler draws images from a PixelCNN one subpixel at a time, in raster
@@ -37,15 +39,18 @@ func NewSampler(backend compute.Backend, store *model.Store, cfg Config) (*Sampl
 	s := &Sampler{cfg: cfg, window: Receptive(cfg) + 1}
 	var err error
 	s.rowExec, err = model.NewExec(backend, store, func(scope *model.Scope, inputs []*Node) []*Node {
+		trainloop.ReadVariablesEachCall(scope, inputs[0].Graph())
 		return RowGraph(scope.In(networkScope), cfg, inputs[0], inputs[1:])
 	})
 	if err == nil {
 		s.aboveExec, err = model.NewExec(backend, store, func(scope *model.Scope, history []*Node) []*Node {
+			trainloop.ReadVariablesEachCall(scope, history[0].Graph())
 			return AboveGraph(scope.In(networkScope), cfg, history)
 		})
 	}
 	if err == nil {
 		s.windowExec, err = model.NewExec(backend, store, func(scope *model.Scope, window, valid *Node) *Node {
+			trainloop.ReadVariablesEachCall(scope, window.Graph())
 			return WindowLogits(scope.In(networkScope), cfg, window, valid)
 		})
 	}

@@ -116,12 +116,14 @@ func NewTrainer(backend compute.Backend, cfg Config, data *Data, outDir string) 
 	t.iteration = int(optimizer.GetGlobalStep(t.store))
 
 	t.stepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, levels *Node) *Node {
+		trainloop.ReadVariablesEachCall(scope, levels.Graph())
 		return StepGraph(scope, cfg, levels)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pixelcnn: building the training step: %w", err)
 	}
 	t.evalExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, levels *Node) *Node {
+		trainloop.ReadVariablesEachCall(scope, levels.Graph())
 		return NLL(cfg, Logits(scope.In(networkScope), cfg, levels), levels)
 	})
 	if err != nil {

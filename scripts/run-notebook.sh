@@ -62,6 +62,11 @@ export JUPYTER_DATA_DIR="${JUPYTER_DATA_DIR:-$repo/.jupyter/data}"
 export JUPYTER_RUNTIME_DIR="${JUPYTER_RUNTIME_DIR:-$repo/.jupyter/runtime}"
 export JUPYTER_PLATFORM_DIRS=1
 export GOEXPERIMENT="${GOEXPERIMENT:-simd}"
+# go.mod names the Go toolchain; an older installed Go fetches it.
+if [[ -z "${GOTOOLCHAIN:-}" ]]; then
+  GOTOOLCHAIN="$(awk '$1 == "toolchain" { print $2; exit }' "$repo/go.mod")"
+  export GOTOOLCHAIN
+fi
 
 mkdir -p "$outdir"
 outdir="$(cd "$outdir" && pwd)"

@@ -10,6 +10,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/catsynth/catsynth/layers"
+	"github.com/catsynth/catsynth/trainloop"
 )
 
 // BenchStep prepares the training step of the cat VAE with DefaultConfig
@@ -42,6 +43,7 @@ func BenchStep(backend compute.Backend, convImpl string) (step func() error, flo
 		return nil, 0, fmt.Errorf("vae: seeding the benchmark model: %w", err)
 	}
 	exec, err := model.NewExec(backend, store, func(scope *model.Scope, x, eps *Node) (*Node, *Node, *Node) {
+		trainloop.ReadVariablesEachCall(scope, x.Graph())
 		return StepGraph(scope, cfg, x, eps)
 	})
 	if err != nil {

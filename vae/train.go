@@ -146,24 +146,28 @@ func (t *Trainer) buildExecs() error {
 	cfg := t.cfg
 	var err error
 	t.stepExec, err = model.NewExec(t.backend, t.store, func(scope *model.Scope, x, eps *Node) (*Node, *Node, *Node) {
+		trainloop.ReadVariablesEachCall(scope, x.Graph())
 		return StepGraph(scope, cfg, x, eps)
 	})
 	if err != nil {
 		return fmt.Errorf("vae: building the training step: %w", err)
 	}
 	t.encodeExec, err = model.NewExec(t.backend, t.store, func(scope *model.Scope, x *Node) (*Node, *Node) {
+		trainloop.ReadVariablesEachCall(scope, x.Graph())
 		return Encoder(scope.In(EncoderScope), cfg, x)
 	})
 	if err != nil {
 		return fmt.Errorf("vae: building the encoder: %w", err)
 	}
 	t.decodeExec, err = model.NewExec(t.backend, t.store, func(scope *model.Scope, z *Node) *Node {
+		trainloop.ReadVariablesEachCall(scope, z.Graph())
 		return DecodedImages(cfg, Decoder(scope.In(DecoderScope), cfg, z))
 	})
 	if err != nil {
 		return fmt.Errorf("vae: building the decoder: %w", err)
 	}
 	t.elboExec, err = model.NewExec(t.backend, t.store, func(scope *model.Scope, x, eps *Node) (*Node, *Node) {
+		trainloop.ReadVariablesEachCall(scope, x.Graph())
 		reconstruction, kl, _ := ELBOGraph(scope, cfg, x, eps)
 		return reconstruction, kl
 	})
