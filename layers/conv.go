@@ -157,7 +157,7 @@ func Conv2DPadded(x, kernel *Node, top, bottom, left, right int, impl ConvImpl) 
 	case resolved == ConvNative || (resolved == ConvHybrid && !oneByOne):
 		return conv2DNativeStride1(x, kernel, top, bottom, left, right)
 	case resolved == ConvShift && !oneByOne &&
-		shiftPays(x.Shape().Dim(0), paddedHeight, paddedWidth, outHeight, outWidth):
+		shiftPays(x.Shape().Dim(0), paddedHeight, paddedWidth, outHeight, outWidth, kernel.Shape().Dim(3)):
 		return conv2DShift(x, kernel, top, bottom, left, right)
 	}
 	return Conv2D(ZeroPad2D(x, top, bottom, left, right), kernel, 1, 0, impl)
@@ -209,7 +209,7 @@ func conv2DIm2col(x, kernel *Node, stride, padding int, impl ConvImpl) *Node {
 	if stride == 1 && impl == ConvHybrid {
 		return conv2DNativeStride1(x, kernel, padding, padding, padding, padding)
 	}
-	if stride == 1 && impl == ConvShift && shiftPays(batch, x.Shape().Dim(1)+2*padding, x.Shape().Dim(2)+2*padding, outHeight, outWidth) {
+	if stride == 1 && impl == ConvShift && shiftPays(batch, x.Shape().Dim(1)+2*padding, x.Shape().Dim(2)+2*padding, outHeight, outWidth, outChannels) {
 		return conv2DShift(x, kernel, padding, padding, padding, padding)
 	}
 

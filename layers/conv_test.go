@@ -201,6 +201,35 @@ func TestInstanceNormStatistics(t *testing.T) {
 	}
 }
 
+// TestStandardizeGradientMatchesAutodiff compares the hand-built gradient of
+// standardize, over the axes of InstanceNorm and of BatchNorm, with GoMLX's
+// gradient of the plain formula (x - mean) / sqrt(variance + 1e-5), using
+// sum(output * projection) with a random projection as the loss.
+func TestStandardizeGradientMatchesAutodiff(t *testing.T) {
+	backend := testutil.GoBackend(t)
+	rng := rand.New(rand.NewPCG(5, 6))
+	x := randomTensor(rng, 3, 5, 4, 2)
+	projection := randomTensor(rng, 3, 5, 4, 2)
+	for _, axes := range [][]int{{1, 2}, {0, 1, 2}} {
+		results := MustExecOnceN(backend, func(x, projection *Node) []*Node {
+			mean := ReduceAndKeep(x, ReduceMean, axes...)
+			centered := Sub(x, mean)
+			variance := ReduceAndKeep(Square(centered), ReduceMean, axes...)
+			plain := Div(centered, Sqrt(AddScalar(variance, normEpsilon)))
+			ours := standardize(x, axes...)
+			plainGrad := Gradient(ReduceAllSum(Mul(plain, projection)), x)[0]
+			oursGrad := Gradient(ReduceAllSum(Mul(ours, projection)), x)[0]
+			return []*Node{ours, plain, oursGrad, plainGrad}
+		}, x, projection)
+		if d := maxAbsDiff(t, "output", results[0], results[1]); d > 1e-5 {
+			t.Errorf("axes %v: output differs from the formula by %g", axes, d)
+		}
+		if d := maxAbsDiff(t, "gradient", results[2], results[3]); d > 1e-4 {
+			t.Errorf("axes %v: input gradient differs from GoMLX's by %g", axes, d)
+		}
+	}
+}
+
 func TestParseConvImpl(t *testing.T) {
 	for _, impl := range []ConvImpl{ConvAuto, ConvNative, ConvIm2col, ConvShift, ConvHybrid} {
 		got, err := ParseConvImpl(impl.String())

@@ -68,19 +68,34 @@ func conv2DShift(x, kernel *Node, top, bottom, left, right int) *Node {
 // maxShiftOverhead bounds the extra MatMul rows that conv2DShift may
 // compute: the rows of windows that cross a border, and one image more.
 // With bounds of 1.15 (few layers qualify), 1.3, 1.6 and 3 (every layer,
-// 4x4 ones included), the DCGAN step on the Go backend took 411, 377, 380
-// and 411 ms. The PixelCNN 28x28x1 step took 577, 479, 472 and 520 ms.
+// 4x4 ones included), the DCGAN step on the Go backend of gomlx/compute
+// v0.1.2 took 411, 377, 380 and 411 ms, and the PixelCNN 28x28x1 step 577,
+// 479, 472 and 520 ms. With v0.1.14, 1.3 and 1.6 gave 238 and 248 ms for
+// DCGAN, and 98 and 111 ms for the VAE.
 const maxShiftOverhead = 1.3
 
-// shiftPays reports whether conv2DShift computes at most maxShiftOverhead
-// times the MatMul rows of plain im2col, for padded images of paddedHeight
-// x paddedWidth and outputs of outHeight x outWidth. Small images have
-// mostly border windows: 4x4 outputs of a 3x3 kernel cost (17*36)/(16*16) =
-// 2.4 times the rows.
-func shiftPays(batch, paddedHeight, paddedWidth, outHeight, outWidth int) bool {
+// shiftPays reports whether conv2DShift is worth its extra MatMul rows for
+// padded images of paddedHeight x paddedWidth and outputs of outHeight x
+// outWidth x outChannels: at most maxShiftOverhead times the rows of plain
+// im2col, or within shiftRowBudget. Small images have mostly border
+// windows: 4x4 outputs of a 3x3 kernel cost (17*36)/(16*16) = 2.4 times the
+// rows.
+func shiftPays(batch, paddedHeight, paddedWidth, outHeight, outWidth, outChannels int) bool {
 	rows := float64((batch + 1) * paddedHeight * paddedWidth)
-	return rows <= maxShiftOverhead*float64(batch*outHeight*outWidth)
+	overhead := rows / float64(batch*outHeight*outWidth)
+	return overhead <= maxShiftOverhead || (overhead-1)*float64(outChannels) <= shiftRowBudget
 }
+
+// shiftRowBudget admits layers above maxShiftOverhead whose extra rows cost
+// little: those where (overhead - 1) times the output channels is at most
+// this. The extra rows cost multiply-adds in proportion to the output
+// channels, while the Slices that im2col needs instead do not depend on
+// them. With gomlx/compute v0.1.14 on the Go backend, budgets of 0, 30
+// and 50 gave CycleGAN steps of 705, 650 and 661 ms: its residual blocks
+// (16x16x64 outputs, overhead 1.34) then use shifts. The PixelCNN 28x28x1
+// step (first layer: 1.43 with 64 channels) took 279, 286 and 281 ms, and
+// DCGAN 238, 236 and 235 ms, so 25 keeps PixelCNN's first layer on im2col.
+const shiftRowBudget = 25
 
 // shiftInputGradient returns the gradient of conv2DShift with respect to
 // its unpadded input, [batch, height, width, in], given v, the gradient of
