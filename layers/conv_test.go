@@ -354,10 +354,20 @@ func TestConv2DPaddedUnevenPadding(t *testing.T) {
 	}
 }
 
-// TestActivationGradients checks ReLU and LeakyReLU values and their custom
-// gradients against the definitions, element by element.
+// TestActivationGradients checks ReLU and LeakyReLU values and their
+// gradients against the definitions, element by element, on the Go backend,
+// where ReLU uses the backend's fused activation.
 func TestActivationGradients(t *testing.T) {
-	backend := testutil.GoBackend(t)
+	testActivationGradients(t, testutil.GoBackend(t))
+}
+
+// TestActivationGradientsOnXLA runs the same checks on XLA, where ReLU
+// builds its own gradient. It skips without an XLA plugin.
+func TestActivationGradientsOnXLA(t *testing.T) {
+	testActivationGradients(t, testutil.XLABackend(t))
+}
+
+func testActivationGradients(t *testing.T, backend compute.Backend) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	x := randomTensor(rng, 3, 5, 7)
 	projection := randomTensor(rng, 3, 5, 7)
