@@ -56,8 +56,8 @@ for tool in gonb goimports gopls; do
   [[ -x "$repo/.tools/bin/$tool" ]] || fail "$repo/.tools/bin/$tool not found; run 'make setup' to build the Go tools"
 done
 command -v "$go_cmd" >/dev/null || fail "go command '$go_cmd' not found; put Go on PATH or set GO=/path/to/go"
-# The Go toolchain that go.mod names; the kernel runs go with it, so that a
-# machine with an older Go still builds the notebooks.
+# The kernel runs go with the toolchain that go.mod names, so that a machine
+# with an older Go still builds the notebooks.
 toolchain="$(awk '$1 == "toolchain" { print $2; exit }' "$repo/go.mod")"
 [[ -n "$toolchain" ]] || fail "$repo/go.mod has no toolchain line; restore 'toolchain go1.27.3'"
 goroot="$(GOTOOLCHAIN="$toolchain" "$go_cmd" env GOROOT)"

@@ -13,9 +13,9 @@
 #              of trusting its size and stamp file
 #
 # The plugin comes from the PyPI wheel lammps-jax-pjrt-cpu, which packages
-# XLA's CPU plugin as built for jaxlib. It reports PJRT C API 0.115. go-xla
-# v0.4.1 is built against 0.104 and was tested to load it and to run matmul,
-# convolution and gradients with it. Only `pip download` is used, so nothing
+# XLA's CPU plugin as built for jaxlib. It reports PJRT C API 0.115.
+# go-xla v0.4.1 and v0.4.13 are built against 0.104, and both were tested to
+# load it and to run matmul, convolution and gradients with it. Only `pip download` is used, so nothing
 # is installed into any Python environment.
 #
 # Output on stdout (stderr carries progress and errors):

@@ -62,7 +62,7 @@ export JUPYTER_DATA_DIR="${JUPYTER_DATA_DIR:-$repo/.jupyter/data}"
 export JUPYTER_RUNTIME_DIR="${JUPYTER_RUNTIME_DIR:-$repo/.jupyter/runtime}"
 export JUPYTER_PLATFORM_DIRS=1
 export GOEXPERIMENT="${GOEXPERIMENT:-simd}"
-# go.mod names the Go toolchain; an older installed Go fetches it.
+# An older installed Go fetches the toolchain that go.mod names.
 if [[ -z "${GOTOOLCHAIN:-}" ]]; then
   GOTOOLCHAIN="$(awk '$1 == "toolchain" { print $2; exit }' "$repo/go.mod")"
   export GOTOOLCHAIN
@@ -100,10 +100,10 @@ echo "run-notebook: notebook $executed"
 echo "run-notebook: html     $html"
 echo "run-notebook: executed in ${elapsed} s"
 
-# Report failed cells. GoNB v0.11.3 reports compile errors as "error"
-# outputs, but a cell program that panics or exits non-zero still gets an "ok"
-# reply: GoNB only appends "exit status N" (or "signal: killed") to the cell's
-# stderr. Both count as failures here. ANSI colour codes are removed so that
+# Report failed cells. GoNB reports compile errors as "error" outputs. For a
+# cell program that panics or exits non-zero, GoNB v0.11.3 only appended
+# "exit status N" (or "signal: killed") to the cell's stderr, and v0.11.5
+# adds an "error" output as well. Each counts as a failure here. ANSI colour codes are removed so that
 # CI logs stay readable.
 "$venv/bin/python" - "$executed" <<'PY'
 import json
