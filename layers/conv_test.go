@@ -230,6 +230,32 @@ func TestStandardizeGradientMatchesAutodiff(t *testing.T) {
 	}
 }
 
+// TestInstanceNormGradientMatchesAutodiff compares InstanceNorm, which runs
+// on a transposed copy on the Go backend, with GoMLX's output and gradient
+// of the plain formula over height and width.
+func TestInstanceNormGradientMatchesAutodiff(t *testing.T) {
+	backend := testutil.GoBackend(t)
+	rng := rand.New(rand.NewPCG(7, 8))
+	x := randomTensor(rng, 3, 5, 4, 2)
+	projection := randomTensor(rng, 3, 5, 4, 2)
+	results := MustExecOnceN(backend, func(x, projection *Node) []*Node {
+		mean := ReduceAndKeep(x, ReduceMean, 1, 2)
+		centered := Sub(x, mean)
+		variance := ReduceAndKeep(Square(centered), ReduceMean, 1, 2)
+		plain := Div(centered, Sqrt(AddScalar(variance, normEpsilon)))
+		ours := InstanceNorm(x)
+		plainGrad := Gradient(ReduceAllSum(Mul(plain, projection)), x)[0]
+		oursGrad := Gradient(ReduceAllSum(Mul(ours, projection)), x)[0]
+		return []*Node{ours, plain, oursGrad, plainGrad}
+	}, x, projection)
+	if d := maxAbsDiff(t, "output", results[0], results[1]); d > 1e-5 {
+		t.Errorf("output differs from the formula by %g", d)
+	}
+	if d := maxAbsDiff(t, "gradient", results[2], results[3]); d > 1e-4 {
+		t.Errorf("input gradient differs from GoMLX's by %g", d)
+	}
+}
+
 func TestParseConvImpl(t *testing.T) {
 	for _, impl := range []ConvImpl{ConvAuto, ConvNative, ConvIm2col, ConvShift, ConvHybrid} {
 		got, err := ParseConvImpl(impl.String())

@@ -104,8 +104,24 @@ func Dense(scope *model.Scope, x *Node, outFeatures int, bias bool) *Node {
 // width, separately for every sample and channel:
 // (x - mean) / sqrt(variance + 1e-5). It has no learned scale or offset, as
 // PyTorch's InstanceNorm2d by default.
+//
+// On the pure Go backend it normalizes a [pixels, batch*channels] copy of x.
+// Its statistics, [batch, 1, 1, channels] in x's layout, broadcast over the
+// middle axes there, which gomlx/compute v0.1.14 runs element by element:
+// 2.2 ns per element against 0.2 ns for a broadcast over leading axes. In
+// the transposed copy they broadcast over the leading axis and reduce over
+// it, both with AVX-512. The two transposes each way cost less: CycleGAN's
+// step went from 654 to 559 ms in alternating runs.
 func InstanceNorm(x *Node) *Node {
-	return standardize(x, 1, 2)
+	if x.Graph().Backend().String() != "go" {
+		return standardize(x, 1, 2)
+	}
+	dims := x.Shape().Dimensions
+	batch, height, width, channels := dims[0], dims[1], dims[2], dims[3]
+	pixels := TransposeAllAxes(Reshape(x, batch, height*width, channels), 1, 0, 2) // [pixels, batch, channels]
+	pixels = standardize(Reshape(pixels, height*width, batch*channels), 0)
+	pixels = TransposeAllAxes(Reshape(pixels, height*width, batch, channels), 1, 0, 2)
+	return Reshape(pixels, batch, height, width, channels)
 }
 
 // standardize returns (x - mean) / sqrt(variance + 1e-5), with the mean and
