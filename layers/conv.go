@@ -13,8 +13,9 @@
 // backend the patches of stride-1 convolutions are built from row shifts
 // (ConvShift), because its Slice copies one element at a time. On XLA,
 // stride-1 convolutions use XLA's own (ConvHybrid), which measured faster
-// than im2col there. Zero padding is built with Concatenate because
-// graph.Pad has no gradient in GoMLX v0.28.2.
+// than im2col there. Zero padding is built with Concatenate, which had a
+// gradient before graph.Pad did (GoMLX v0.28.2). Crops use Pad on the pure
+// Go backend (see cropAxes).
 package layers
 
 import (
@@ -217,6 +218,10 @@ func conv2DIm2col(x, kernel *Node, stride, padding int, impl ConvImpl) *Node {
 	patches := make([]*Node, 0, kernelHeight*kernelWidth)
 	for i := range kernelHeight {
 		for j := range kernelWidth {
+			if stride == 1 {
+				patches = append(patches, cropAxes(padded, map[int][2]int{1: {i, i + outHeight}, 2: {j, j + outWidth}}))
+				continue
+			}
 			rows := AxisRange(i, i+stride*(outHeight-1)+1).Stride(stride)
 			cols := AxisRange(j, j+stride*(outWidth-1)+1).Stride(stride)
 			patches = append(patches, Slice(padded, AxisRange(), rows, cols, AxisRange()))
@@ -258,14 +263,15 @@ func conv2DSpaceToDepth(x, kernel *Node, padding, outHeight, outWidth int, impl 
 
 	out := conv2DIm2col(blocks, blockKernel, 1, 0, impl)
 	if out.Shape().Dim(1) != outHeight || out.Shape().Dim(2) != outWidth {
-		out = Slice(out, AxisRange(), AxisRange(0, outHeight), AxisRange(0, outWidth), AxisRange())
+		out = cropAxes(out, map[int][2]int{1: {0, outHeight}, 2: {0, outWidth}})
 	}
 	return out
 }
 
 // ZeroPad2D pads the two spatial axes of x [batch, height, width, channels]
 // with zeros: top, bottom, left and right give the number of rows or columns
-// added on each side. It is differentiable, unlike graph.Pad in GoMLX v0.28.2.
+// added on each side. It is built with Concatenate (see the package
+// documentation).
 func ZeroPad2D(x *Node, top, bottom, left, right int) *Node {
 	x = padAxis(x, 1, top, bottom)
 	return padAxis(x, 2, left, right)
@@ -346,16 +352,44 @@ func UpConv2D(x, kernel *Node, impl ConvImpl) *Node {
 
 	windows := conv2DIm2col(x, phaseKernel, 1, 1, resolved) // [batch, height+1, width+1, 4*out]
 	windows = Reshape(windows, batch, height+1, width+1, 2, 2, outChannels)
+	var phases [2][2]*Node
+	for a := range 2 {
+		for b := range 2 {
+			phases[a][b] = cropAxes(windows, map[int][2]int{1: {a, a + height}, 2: {b, b + width}, 3: {a, a + 1}, 4: {b, b + 1}})
+		}
+	}
+	return interleavePhases(phases)
+}
+
+// interleavePhases returns [batch, 2*height, 2*width, out] whose pixel
+// (2i+a, 2j+b) is pixel (i, j) of phases[a][b], each [batch, height, width,
+// 1, 1, out].
+//
+// The gradient of each phase is the matching crop of the output gradient,
+// viewed as [batch, height, 2, width, 2, out]. GoMLX's own gradient of the
+// Concatenates slices element by element on the pure Go backend.
+func interleavePhases(phases [2][2]*Node) *Node {
+	dims := phases[0][0].Shape().Dimensions
+	batch, height, width, outChannels := dims[0], dims[1], dims[2], dims[5]
+	var v *Node // gradient of the output, [batch, 2*height, 2*width, out], set during backpropagation
 	rows := make([]*Node, 2)
 	for a := range 2 {
 		columns := make([]*Node, 2)
 		for b := range 2 {
-			phase := Slice(windows, AxisRange(), AxisRange(a, a+height), AxisRange(b, b+width),
-				AxisElem(a), AxisElem(b), AxisRange())
+			phase := IdentityWithCustomGradient(phases[a][b], func(_, _ *Node) *Node {
+				grid := Reshape(v, batch, height, 2, width, 2, outChannels)
+				return Reshape(cropGradient(grid, map[int][2]int{2: {a, a + 1}, 4: {b, b + 1}}), batch, height, width, 1, 1, outChannels)
+			})
 			columns[b] = Reshape(phase, batch, height, width, 1, outChannels)
 		}
 		// Columns 2j and 2j+1 side by side: [batch, height, 1, 2*width, out].
 		rows[a] = Reshape(Concatenate(columns, 3), batch, height, 1, 2*width, outChannels)
 	}
-	return Reshape(Concatenate(rows, 2), batch, 2*height, 2*width, outChannels)
+	out := Reshape(Concatenate(rows, 2), batch, 2*height, 2*width, outChannels)
+	// Backpropagation reaches this identity before the phases' identities,
+	// so v is set when their gradients are built.
+	return IdentityWithCustomGradient(out, func(_, outputGrad *Node) *Node {
+		v = outputGrad
+		return outputGrad
+	})
 }

@@ -18,9 +18,9 @@ import (
 //
 // Output row p holds the window whose last tap is padded pixel p. The rows
 // of windows that cross an image's border are computed and dropped by one
-// Slice at the end. The input gradient is a convolution of the output
+// crop at the end. The input gradient is a convolution of the output
 // gradient built the same way (see shiftInputGradient). So each direction
-// runs one Slice instead of one per tap.
+// runs one crop instead of one Slice per tap.
 func conv2DShift(x, kernel *Node, top, bottom, left, right int) *Node {
 	dims := x.Shape().Dimensions
 	batch, height, width, inChannels := dims[0], dims[1], dims[2], dims[3]
@@ -61,8 +61,7 @@ func conv2DShift(x, kernel *Node, top, bottom, left, right int) *Node {
 		return outputGrad
 	})
 	out = Reshape(out, batch+1, paddedHeight, paddedWidth, outChannels)
-	return Slice(out, AxisRange(0, batch), AxisRange(kernelHeight-1, paddedHeight),
-		AxisRange(kernelWidth-1, paddedWidth), AxisRange())
+	return cropAxes(out, map[int][2]int{0: {0, batch}, 1: {kernelHeight - 1, paddedHeight}, 2: {kernelWidth - 1, paddedWidth}})
 }
 
 // maxShiftOverhead bounds the extra MatMul rows that conv2DShift may
@@ -120,5 +119,5 @@ func shiftInputGradient(v, weights *Node, batch, inChannels, kernelWidth, padded
 	transposed := TransposeAllAxes(Reshape(weights, taps, inChannels, outChannels), 0, 2, 1)
 	grad := MatMul(patches, Reshape(transposed, taps*outChannels, inChannels)) // [(batch+2)*canvas, in]
 	grad = Reshape(grad, batch+2, paddedHeight, paddedWidth, inChannels)
-	return Slice(grad, AxisRange(1, batch+1), AxisRange(top, top+height), AxisRange(left, left+width), AxisRange())
+	return cropGradient(grad, map[int][2]int{0: {1, batch + 1}, 1: {top, top + height}, 2: {left, left + width}})
 }
