@@ -28,6 +28,8 @@ import (
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/catsynth/catsynth/layers"
 )
 
 // Operation names accepted in a policy.
@@ -139,7 +141,7 @@ func (p Policy) Apply(x, uniforms *Node) *Node {
 // image mean) by u+0.5. Each u is [batch, 1, 1, 1].
 func colorJitter(x, brightness, saturation, contrast *Node) *Node {
 	x = Add(x, AddScalar(brightness, -0.5))
-	pixelMean := ReduceAndKeep(x, ReduceMean, 3)
+	pixelMean := layers.BroadcastTo(ReduceAndKeep(x, ReduceMean, 3), x)
 	x = Add(Mul(Sub(x, pixelMean), MulScalar(saturation, 2)), pixelMean)
 	imageMean := ReduceAndKeep(x, ReduceMean, 1, 2, 3)
 	return Add(Mul(Sub(x, imageMean), AddScalar(contrast, 0.5)), imageMean)
@@ -196,7 +198,7 @@ func cutout(x, uy, ux *Node) *Node {
 	}
 	zeroed := LogicalAnd(inside(uy, height, 1), inside(ux, width, 2))
 	keep := ConvertDType(LogicalNot(zeroed), x.DType())
-	return Mul(x, keep)
+	return Mul(x, layers.BroadcastTo(keep, x))
 }
 
 // Preview applies the policy to a batch of images outside training, to show

@@ -58,7 +58,7 @@ func Conv(scope *model.Scope, x *Node, outChannels, kernel, stride, padding int,
 	out := Conv2D(x, weightsVar.NodeValue(x.Graph()), stride, padding, convImplFromScope(scope))
 	if bias {
 		biasVar := scope.WithInitializer(init).VariableWithShape("biases", shapes.Make(x.DType(), outChannels))
-		out = Add(out, ExpandLeftToRank(biasVar.NodeValue(x.Graph()), 4))
+		out = Add(out, BroadcastTo(biasVar.NodeValue(x.Graph()), out))
 	}
 	return out
 }
@@ -81,7 +81,7 @@ func UpConv(scope *model.Scope, x *Node, outChannels, kernel int, bias bool) *No
 	out := UpConv2D(x, weightsVar.NodeValue(x.Graph()), convImplFromScope(scope))
 	if bias {
 		biasVar := scope.WithInitializer(init).VariableWithShape("biases", shapes.Make(x.DType(), outChannels))
-		out = Add(out, ExpandLeftToRank(biasVar.NodeValue(x.Graph()), 4))
+		out = Add(out, BroadcastTo(biasVar.NodeValue(x.Graph()), out))
 	}
 	return out
 }
@@ -95,7 +95,7 @@ func Dense(scope *model.Scope, x *Node, outFeatures int, bias bool) *Node {
 	out := matMul(x, weightsVar.NodeValue(x.Graph()))
 	if bias {
 		biasVar := scope.WithInitializer(init).VariableWithShape("biases", shapes.Make(x.DType(), outFeatures))
-		out = Add(out, ExpandLeftToRank(biasVar.NodeValue(x.Graph()), out.Rank()))
+		out = Add(out, BroadcastTo(biasVar.NodeValue(x.Graph()), out))
 	}
 	return out
 }
@@ -136,15 +136,15 @@ func InstanceNorm(x *Node) *Node {
 func standardize(x *Node, axes ...int) *Node {
 	var y, inverseStd *Node
 	return withInputGradient(x, func(x *Node) *Node {
-		mean := ReduceAndKeep(x, ReduceMean, axes...)
+		mean := BroadcastTo(ReduceAndKeep(x, ReduceMean, axes...), x)
 		centered := Sub(x, mean)
 		variance := ReduceAndKeep(Square(centered), ReduceMean, axes...)
-		inverseStd = Reciprocal(Sqrt(AddScalar(variance, normEpsilon)))
+		inverseStd = BroadcastTo(Reciprocal(Sqrt(AddScalar(variance, normEpsilon))), x)
 		y = Mul(centered, inverseStd)
 		return y
 	}, func(_, v *Node) *Node {
-		meanV := ReduceAndKeep(v, ReduceMean, axes...)
-		meanVY := ReduceAndKeep(Mul(v, y), ReduceMean, axes...)
+		meanV := BroadcastTo(ReduceAndKeep(v, ReduceMean, axes...), v)
+		meanVY := BroadcastTo(ReduceAndKeep(Mul(v, y), ReduceMean, axes...), v)
 		return Mul(Sub(Sub(v, meanV), Mul(y, meanVY)), inverseStd)
 	})
 }
@@ -161,8 +161,8 @@ func BatchNorm(scope *model.Scope, x *Node) *Node {
 	normalized := standardize(x, 0, 1, 2)
 	scale := scope.WithInitializer(initializer.One).VariableWithShape("scale", shapes.Make(x.DType(), channels))
 	offset := scope.WithInitializer(initializer.Zero).VariableWithShape("offset", shapes.Make(x.DType(), channels))
-	normalized = Mul(normalized, ExpandLeftToRank(scale.NodeValue(x.Graph()), 4))
-	return Add(normalized, ExpandLeftToRank(offset.NodeValue(x.Graph()), 4))
+	normalized = Mul(normalized, BroadcastTo(scale.NodeValue(x.Graph()), normalized))
+	return Add(normalized, BroadcastTo(offset.NodeValue(x.Graph()), normalized))
 }
 
 // Normalize applies the norm named by kind: NormInstance, NormBatch or

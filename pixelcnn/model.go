@@ -99,7 +99,7 @@ func maskedConvInit(scope *model.Scope, x *Node, outChannels, kernel, groups int
 		top = 0
 	}
 	out := layers.Conv2DPadded(x, kernelNode, top, 0, half, half, convImpl(scope))
-	return Add(out, ExpandLeftToRank(biases, 4))
+	return Add(out, layers.BroadcastTo(biases, out))
 }
 
 // maskedKernel returns the masked kernel [kernel/2+1, kernel, in, out] and

@@ -58,7 +58,8 @@ func RowGraph(scope *model.Scope, cfg Config, row *Node, above []*Node) []*Node 
 		padded := layers.ZeroPad2D(x, 0, 0, kernel/2, kernel/2)
 		out := layers.Conv2D(padded, centreRow, 1, 0, convImpl(convScope))
 		inputs = append(inputs, x)
-		return Add(Add(out, above[l]), ExpandLeftToRank(biases, 4))
+		sum := Add(out, above[l])
+		return Add(sum, layers.BroadcastTo(biases, sum))
 	}
 
 	h := centre(scope.In("input"), 0, scaleInput(cfg, row), hidden)

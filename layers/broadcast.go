@@ -1,0 +1,52 @@
+package layers
+
+import (
+	. "github.com/gomlx/gomlx/core/graph"
+)
+
+// simdLanes is the number of float32 values in one AVX-512 register.
+const simdLanes = 16
+
+// BroadcastTo returns v, whose shape broadcasts to x's (for example biases
+// [channels] against [batch, height, width, channels], or [batch, height,
+// width, 1] against [batch, height, width, 3]), ready for a binary op with
+// x: v expanded to x's rank, and on the pure Go backend broadcast to x's
+// full shape when the last axis that v repeats along runs in rows whose
+// length is not a multiple of 16.
+//
+// NOTE: gomlx/compute v0.1.14 adds, multiplies or subtracts such a
+// broadcast row by row with AVX-512, and loads each row's last partial
+// vector with Go 1.27.3's simd/archsimd LoadFloat32x16Part. That function
+// loads all 16 values and masks them afterwards, so it reads past the end
+// of the row. For the last row it reads past the end of the buffer, and a
+// CycleGAN step crashed with a segmentation fault there (adding the
+// 3-channel output layer's biases). With v broadcast first, the op runs on
+// two operands of the same shape, and only the buffer's own end can be a
+// partial vector.
+func BroadcastTo(v, x *Node) *Node {
+	v = ExpandLeftToRank(v, x.Rank())
+	if x.Graph().Backend().String() != "go" || v.Shape().Equal(x.Shape()) || v.Shape().Size() == 1 {
+		return v
+	}
+	if rowLength(v, x)%simdLanes == 0 {
+		return v
+	}
+	return BroadcastToShape(v, x.Shape())
+}
+
+// rowLength returns the length of the rows in which the backend combines x
+// with v: the elements of x's last axes where v matches x when v's last axis
+// matches, or else the elements of x's last axes along which v repeats.
+func rowLength(v, x *Node) int {
+	last := x.Rank() - 1
+	matches := v.Shape().Dim(last) == x.Shape().Dim(last)
+	length := 1
+	for axis := last; axis >= 0; axis-- {
+		same := v.Shape().Dim(axis) == x.Shape().Dim(axis)
+		if same != matches || (!matches && v.Shape().Dim(axis) != 1) {
+			break
+		}
+		length *= x.Shape().Dim(axis)
+	}
+	return length
+}
