@@ -35,8 +35,8 @@ func BroadcastTo(v, x *Node) *Node {
 }
 
 // rowLength returns the length of the rows in which the backend combines x
-// with v: the elements of x's last axes where v matches x when v's last axis
-// matches, or else the elements of x's last axes along which v repeats.
+// with v. When v's last axis matches x's, a row spans x's last axes where v
+// matches x. Otherwise it spans x's last axes along which v repeats.
 func rowLength(v, x *Node) int {
 	last := x.Rank() - 1
 	matches := v.Shape().Dim(last) == x.Shape().Dim(last)
