@@ -111,7 +111,9 @@ func run() error {
 		return err
 	}
 	defer trainer.Close()
-	cli.ReportResume("cyclegan", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations)
+	if cli.ReportResume("cyclegan", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations) {
+		return nil
+	}
 	fmt.Printf("cyclegan: X = %d images from %s, Y = %d images from %s; %d iterations into %s (starting at %d)\n",
 		imagesX.Len(), imagesX.Dir, imagesY.Len(), imagesY.Dir, cfg.Iterations, *outDir, trainer.Iteration())
 

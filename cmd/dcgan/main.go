@@ -97,7 +97,9 @@ func run() error {
 		return err
 	}
 	defer trainer.Close()
-	cli.ReportResume("dcgan", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations)
+	if cli.ReportResume("dcgan", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations) {
+		return nil
+	}
 	fmt.Printf("dcgan: %d images from %s, %s preprocessing, %d iterations into %s (starting at %d)\n",
 		images.Len(), images.Dir, cfg.Preprocess, cfg.Iterations, *outDir, trainer.Iteration())
 

@@ -114,7 +114,9 @@ func run() error {
 		return err
 	}
 	defer trainer.Close()
-	cli.ReportResume("pixelcnn", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations)
+	if cli.ReportResume("pixelcnn", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations) {
+		return nil
+	}
 	fmt.Printf("pixelcnn: %s, %d training and %d held-out images; h=%d, %d residual blocks; %d iterations into %s (starting at %d)\n",
 		images.Source, images.TrainCount(), images.TestCount(), cfg.Hidden, cfg.ResidualBlocks,
 		cfg.Iterations, *outDir, trainer.Iteration())

@@ -127,7 +127,9 @@ func run() error {
 		return err
 	}
 	defer trainer.Close()
-	cli.ReportResume("vae", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations)
+	if cli.ReportResume("vae", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations) {
+		return nil
+	}
 	fmt.Printf("vae: %s, %d iterations into %s (starting at %d)\n", cfg.Dataset, cfg.Iterations, *outDir, trainer.Iteration())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

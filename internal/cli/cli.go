@@ -50,9 +50,10 @@ func IsTerminal(f *os.File) bool {
 }
 
 // ReportResume prints, for the command name, the settings that changed
-// since the run resumed in outDir, and a warning when that run is already
-// at or past the requested number of iterations.
-func ReportResume(name, outDir string, changes []string, iteration, iterations int) {
+// since the run resumed in outDir, and a message when that run is already
+// at or past the requested number of iterations. It returns true in that
+// case, when the command has nothing left to train.
+func ReportResume(name, outDir string, changes []string, iteration, iterations int) (done bool) {
 	if len(changes) > 0 {
 		fmt.Printf("%s: resuming with changed settings %s; the earlier config.json is kept as %s\n",
 			name, strings.Join(changes, ", "), latestPreviousConfig(outDir))
@@ -60,7 +61,9 @@ func ReportResume(name, outDir string, changes []string, iteration, iterations i
 	if iteration >= iterations {
 		fmt.Printf("%s: the run in %s is already at iteration %d, so -iterations %d trains nothing; raise -iterations to continue\n",
 			name, outDir, iteration, iterations)
+		return true
 	}
+	return false
 }
 
 // latestPreviousConfig returns the path of the config.previous-N.json in

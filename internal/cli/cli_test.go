@@ -67,3 +67,54 @@ func TestLatestPreviousConfig(t *testing.T) {
 		t.Errorf("latestPreviousConfig = %q, want %q", got, want)
 	}
 }
+
+// TestReportResumeDone checks that ReportResume reports a run that is
+// already at or past the requested iterations as done, with a message that
+// says how to continue, and a run with iterations left as not done.
+func TestReportResumeDone(t *testing.T) {
+	for _, c := range []struct {
+		iteration, iterations int
+		want                  bool
+	}{
+		{0, 10, false},
+		{9, 10, false},
+		{10, 10, true},
+		{12, 10, true},
+	} {
+		var done bool
+		output := captureStdout(t, func() {
+			done = ReportResume("dcgan", "runs/x", nil, c.iteration, c.iterations)
+		})
+		if done != c.want {
+			t.Errorf("ReportResume at iteration %d of %d = %v, want %v", c.iteration, c.iterations, done, c.want)
+		}
+		if said := strings.Contains(output, "raise -iterations to continue"); said != c.want {
+			t.Errorf("at iteration %d of %d, the message %q mentions raising -iterations: %v, want %v", c.iteration, c.iterations, output, said, c.want)
+		}
+	}
+}
+
+// captureStdout returns what f prints to os.Stdout.
+func captureStdout(t *testing.T, f func()) string {
+	t.Helper()
+	reader, writer, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stdout
+	os.Stdout = writer
+	f()
+	os.Stdout = saved
+	writer.Close()
+	var sb strings.Builder
+	buffer := make([]byte, 4096)
+	for {
+		n, err := reader.Read(buffer)
+		sb.Write(buffer[:n])
+		if err != nil {
+			break
+		}
+	}
+	reader.Close()
+	return sb.String()
+}
