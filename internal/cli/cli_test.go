@@ -69,8 +69,8 @@ func TestLatestPreviousConfig(t *testing.T) {
 }
 
 // TestReportResumeDone checks that ReportResume reports a run that is
-// already at or past the requested iterations as done, with a message that
-// says how to continue, and a run with iterations left as not done.
+// already at or past the requested iterations as done, with a message on
+// how to continue, and a run with iterations left as not done.
 func TestReportResumeDone(t *testing.T) {
 	for _, c := range []struct {
 		iteration, iterations int
@@ -88,8 +88,8 @@ func TestReportResumeDone(t *testing.T) {
 		if done != c.want {
 			t.Errorf("ReportResume at iteration %d of %d = %v, want %v", c.iteration, c.iterations, done, c.want)
 		}
-		if said := strings.Contains(output, "raise -iterations to continue"); said != c.want {
-			t.Errorf("at iteration %d of %d, the message %q mentions raising -iterations: %v, want %v", c.iteration, c.iterations, output, said, c.want)
+		if hint := strings.Contains(output, "raise -iterations to continue"); hint != c.want {
+			t.Errorf("at iteration %d of %d, the output %q mentions raising -iterations: %v, want %v", c.iteration, c.iterations, output, hint, c.want)
 		}
 	}
 }
