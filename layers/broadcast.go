@@ -7,6 +7,12 @@ import (
 // simdLanes is the number of float32 values in one AVX-512 register.
 const simdLanes = 16
 
+// onGoBackend reports whether g runs on GoMLX's pure Go backend, whose ops
+// several layers here build differently.
+func onGoBackend(g *Graph) bool {
+	return g.Backend().String() == "go"
+}
+
 // BroadcastTo returns v, whose shape broadcasts to x's (for example biases
 // [channels] against [batch, height, width, channels], or [batch, height,
 // width, 1] against [batch, height, width, 3]), ready for a binary op with
@@ -25,7 +31,7 @@ const simdLanes = 16
 // partial vector.
 func BroadcastTo(v, x *Node) *Node {
 	v = ExpandLeftToRank(v, x.Rank())
-	if x.Graph().Backend().String() != "go" || v.Shape().Equal(x.Shape()) || v.Shape().Size() == 1 {
+	if !onGoBackend(x.Graph()) || v.Shape().Equal(x.Shape()) || v.Shape().Size() == 1 {
 		return v
 	}
 	if rowLength(v, x)%simdLanes == 0 {

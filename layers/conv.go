@@ -94,7 +94,7 @@ func (impl ConvImpl) resolve(g *Graph) ConvImpl {
 			return ConvNative
 		}
 	}
-	if g.Backend().String() == "go" {
+	if onGoBackend(g) {
 		return ConvShift
 	}
 	return ConvHybrid

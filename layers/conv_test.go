@@ -201,58 +201,41 @@ func TestInstanceNormStatistics(t *testing.T) {
 	}
 }
 
-// TestStandardizeGradientMatchesAutodiff compares the hand-built gradient of
-// standardize, over the axes of InstanceNorm and of BatchNorm, with GoMLX's
-// gradient of the plain formula (x - mean) / sqrt(variance + 1e-5), using
-// sum(output * projection) with a random projection as the loss.
-func TestStandardizeGradientMatchesAutodiff(t *testing.T) {
+// TestNormsMatchAutodiff compares standardize over the axes of InstanceNorm
+// and of BatchNorm, and InstanceNorm itself (a transposed copy on the Go
+// backend), with the plain formula (x - mean) / sqrt(variance + 1e-5) and
+// GoMLX's gradient of it. The loss is sum(output * projection) with a
+// random projection.
+func TestNormsMatchAutodiff(t *testing.T) {
 	backend := testutil.GoBackend(t)
 	rng := rand.New(rand.NewPCG(5, 6))
 	x := randomTensor(rng, 3, 5, 4, 2)
 	projection := randomTensor(rng, 3, 5, 4, 2)
-	for _, axes := range [][]int{{1, 2}, {0, 1, 2}} {
+	for _, c := range []struct {
+		name string
+		axes []int
+		norm func(x *Node) *Node
+	}{
+		{"standardize over height and width", []int{1, 2}, func(x *Node) *Node { return standardize(x, 1, 2) }},
+		{"standardize over batch, height and width", []int{0, 1, 2}, func(x *Node) *Node { return standardize(x, 0, 1, 2) }},
+		{"InstanceNorm", []int{1, 2}, InstanceNorm},
+	} {
 		results := MustExecOnceN(backend, func(x, projection *Node) []*Node {
-			mean := ReduceAndKeep(x, ReduceMean, axes...)
+			mean := ReduceAndKeep(x, ReduceMean, c.axes...)
 			centered := Sub(x, mean)
-			variance := ReduceAndKeep(Square(centered), ReduceMean, axes...)
+			variance := ReduceAndKeep(Square(centered), ReduceMean, c.axes...)
 			plain := Div(centered, Sqrt(AddScalar(variance, normEpsilon)))
-			ours := standardize(x, axes...)
+			ours := c.norm(x)
 			plainGrad := Gradient(ReduceAllSum(Mul(plain, projection)), x)[0]
 			oursGrad := Gradient(ReduceAllSum(Mul(ours, projection)), x)[0]
 			return []*Node{ours, plain, oursGrad, plainGrad}
 		}, x, projection)
 		if d := maxAbsDiff(t, "output", results[0], results[1]); d > 1e-5 {
-			t.Errorf("axes %v: output differs from the formula by %g", axes, d)
+			t.Errorf("%s: output differs from the formula by %g", c.name, d)
 		}
 		if d := maxAbsDiff(t, "gradient", results[2], results[3]); d > 1e-4 {
-			t.Errorf("axes %v: input gradient differs from GoMLX's by %g", axes, d)
+			t.Errorf("%s: input gradient differs from GoMLX's by %g", c.name, d)
 		}
-	}
-}
-
-// TestInstanceNormGradientMatchesAutodiff compares InstanceNorm, which runs
-// on a transposed copy on the Go backend, with GoMLX's output and gradient
-// of the plain formula over height and width.
-func TestInstanceNormGradientMatchesAutodiff(t *testing.T) {
-	backend := testutil.GoBackend(t)
-	rng := rand.New(rand.NewPCG(7, 8))
-	x := randomTensor(rng, 3, 5, 4, 2)
-	projection := randomTensor(rng, 3, 5, 4, 2)
-	results := MustExecOnceN(backend, func(x, projection *Node) []*Node {
-		mean := ReduceAndKeep(x, ReduceMean, 1, 2)
-		centered := Sub(x, mean)
-		variance := ReduceAndKeep(Square(centered), ReduceMean, 1, 2)
-		plain := Div(centered, Sqrt(AddScalar(variance, normEpsilon)))
-		ours := InstanceNorm(x)
-		plainGrad := Gradient(ReduceAllSum(Mul(plain, projection)), x)[0]
-		oursGrad := Gradient(ReduceAllSum(Mul(ours, projection)), x)[0]
-		return []*Node{ours, plain, oursGrad, plainGrad}
-	}, x, projection)
-	if d := maxAbsDiff(t, "output", results[0], results[1]); d > 1e-5 {
-		t.Errorf("output differs from the formula by %g", d)
-	}
-	if d := maxAbsDiff(t, "gradient", results[2], results[3]); d > 1e-4 {
-		t.Errorf("input gradient differs from GoMLX's by %g", d)
 	}
 }
 

@@ -20,7 +20,7 @@ import (
 // path to x's custom gradient. The sum costs one pass over the output, at
 // AVX-512 speed. Other backends get a plain Slice.
 func cropAxes(x *Node, ranges map[int][2]int) *Node {
-	if x.Graph().Backend().String() != "go" {
+	if !onGoBackend(x.Graph()) {
 		return Slice(x, axisRanges(x, ranges)...)
 	}
 	crop, uncrop := cropConfigs(x, ranges)
@@ -44,7 +44,7 @@ func cropAxes(x *Node, ranges map[int][2]int) *Node {
 // the gradients built by hand in this package: a Pad of negative amounts
 // on the pure Go backend, a Slice elsewhere.
 func cropGradient(v *Node, ranges map[int][2]int) *Node {
-	if v.Graph().Backend().String() != "go" {
+	if !onGoBackend(v.Graph()) {
 		return Slice(v, axisRanges(v, ranges)...)
 	}
 	crop, _ := cropConfigs(v, ranges)

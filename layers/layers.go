@@ -113,7 +113,7 @@ func Dense(scope *model.Scope, x *Node, outFeatures int, bias bool) *Node {
 // it, both with AVX-512. The two transposes each way cost less: CycleGAN's
 // step went from 654 to 559 ms in alternating runs.
 func InstanceNorm(x *Node) *Node {
-	if x.Graph().Backend().String() != "go" {
+	if !onGoBackend(x.Graph()) {
 		return standardize(x, 1, 2)
 	}
 	dims := x.Shape().Dimensions

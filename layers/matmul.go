@@ -43,7 +43,7 @@ func matMul(a, b *Node) *Node {
 // Other backends (XLA) get the dot product as it is, and choose its layout
 // themselves.
 func weightGradient(a, v *Node) *Node {
-	if a.Graph().Backend().String() != "go" {
+	if !onGoBackend(a.Graph()) {
 		return DotGeneral(a, []int{0}, nil, v, []int{0}, nil)
 	}
 	return weightGradientByTranspose(a, v)
