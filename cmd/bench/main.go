@@ -135,8 +135,7 @@ func main() {
 
 	if *torchScript == "" {
 		fmt.Fprintln(os.Stderr, "bench: PyTorch peer not run: give the path of torch_reference.py with -torch (make bench PEER_SCRIPT=/path/to/torch_reference.py)")
-	}
-	if *torchScript != "" {
+	} else {
 		peer, err := runPeer(*python, *torchScript, *steps, *only)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "bench: PyTorch peer not run: %v\n", err)

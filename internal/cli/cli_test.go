@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -106,15 +107,10 @@ func captureStdout(t *testing.T, f func()) string {
 	f()
 	os.Stdout = saved
 	writer.Close()
-	var sb strings.Builder
-	buffer := make([]byte, 4096)
-	for {
-		n, err := reader.Read(buffer)
-		sb.Write(buffer[:n])
-		if err != nil {
-			break
-		}
-	}
+	output, err := io.ReadAll(reader)
 	reader.Close()
-	return sb.String()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(output)
 }
