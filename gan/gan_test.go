@@ -105,10 +105,11 @@ func TestTrainingMovesLosses(t *testing.T) {
 	}
 }
 
-// TestSamplesFollowTraining generates from the fixed noise, trains two more
-// iterations and generates again with the same trainer. The two batches
-// must differ: a generator graph that kept the weights of its first call
-// (see trainloop.ReadVariablesEachCall) would repeat the first one.
+// TestSamplesFollowTraining trains one iteration, generates from the fixed
+// noise, trains two more iterations and generates again with the same
+// trainer. The two batches must differ. A generator graph that kept the
+// weights of its first call (see trainloop.ReadVariablesEachCall) would
+// repeat the first batch.
 func TestSamplesFollowTraining(t *testing.T) {
 	images := grumpyImages(t)
 	tr, err := NewTrainer(testutil.GoBackend(t), testConfig(), images, t.TempDir())

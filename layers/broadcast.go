@@ -13,12 +13,12 @@ func onGoBackend(g *Graph) bool {
 	return g.Backend().String() == "go"
 }
 
-// BroadcastTo returns v, whose shape broadcasts to x's (for example biases
-// [channels] against [batch, height, width, channels], or [batch, height,
-// width, 1] against [batch, height, width, 3]), ready for a binary op with
-// x: v expanded to x's rank, and on the pure Go backend broadcast to x's
-// full shape when the last axis that v repeats along runs in rows whose
-// length is not a multiple of 16.
+// BroadcastTo returns v, whose shape broadcasts to x's, ready for a binary
+// op with x. Examples are biases [channels] against [batch, height, width,
+// channels], and [batch, height, width, 1] against [batch, height, width,
+// 3]. v is expanded to x's rank. On the pure Go backend it is also
+// broadcast to x's full shape when the op would run in rows whose length
+// is not a multiple of 16 (see rowLength).
 //
 // NOTE: gomlx/compute v0.1.14 adds, multiplies or subtracts such a
 // broadcast row by row with AVX-512, and loads each row's last partial

@@ -5,7 +5,7 @@ import (
 )
 
 // cropAxes keeps x[start:end] along each axis of ranges, a map from an axis
-// to its {start, end}, with end exclusive; other axes are kept whole.
+// to its {start, end}, with end exclusive. Other axes are kept whole.
 //
 // On the pure Go backend it copies with a Pad of negative amounts. That
 // Pad copies contiguous blocks, while Slice copies one element at a time.
@@ -40,9 +40,9 @@ func cropAxes(x *Node, ranges map[int][2]int) *Node {
 	})
 }
 
-// cropGradient is cropAxes for graphs that are not differentiated, such as
-// the gradients built by hand in this package: a Pad of negative amounts
-// on the pure Go backend, a Slice elsewhere.
+// cropGradient crops v as cropAxes does, in graphs that are not
+// differentiated, such as the gradients built by hand in this package. It
+// is a Pad of negative amounts on the pure Go backend and a Slice elsewhere.
 func cropGradient(v *Node, ranges map[int][2]int) *Node {
 	if !onGoBackend(v.Graph()) {
 		return Slice(v, axisRanges(v, ranges)...)

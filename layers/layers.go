@@ -106,12 +106,12 @@ func Dense(scope *model.Scope, x *Node, outFeatures int, bias bool) *Node {
 // PyTorch's InstanceNorm2d by default.
 //
 // On the pure Go backend it normalizes a [pixels, batch*channels] copy of x.
-// Its statistics, [batch, 1, 1, channels] in x's layout, broadcast over the
-// middle axes there, which gomlx/compute v0.1.14 runs element by element:
-// 2.2 ns per element against 0.2 ns for a broadcast over leading axes. In
-// the transposed copy they broadcast over the leading axis and reduce over
-// it, both with AVX-512. The two transposes each way cost less: CycleGAN's
-// step went from 654 to 559 ms in alternating runs.
+// In x's layout the statistics, [batch, 1, 1, channels], broadcast over the
+// middle axes, which gomlx/compute v0.1.14 runs element by element: 2.2 ns
+// per element against 0.2 ns for a broadcast over leading axes. In the
+// transposed copy they broadcast and reduce over the leading axis, both
+// with AVX-512. The two transposes each way cost less than they save:
+// CycleGAN's step went from 654 to 559 ms in alternating runs.
 func InstanceNorm(x *Node) *Node {
 	if !onGoBackend(x.Graph()) {
 		return standardize(x, 1, 2)

@@ -75,10 +75,10 @@ const maxShiftOverhead = 1.3
 
 // shiftPays reports whether conv2DShift is worth its extra MatMul rows for
 // padded images of paddedHeight x paddedWidth and outputs of outHeight x
-// outWidth x outChannels: at most maxShiftOverhead times the rows of plain
-// im2col, or within shiftRowBudget. Small images have mostly border
-// windows: 4x4 outputs of a 3x3 kernel cost (17*36)/(16*16) = 2.4 times the
-// rows.
+// outWidth x outChannels. It is when the rows are at most maxShiftOverhead
+// times those of plain im2col, or within shiftRowBudget. Small images have
+// mostly border windows: 4x4 outputs of a 3x3 kernel cost (17*36)/(16*16) =
+// 2.4 times the rows.
 func shiftPays(batch, paddedHeight, paddedWidth, outHeight, outWidth, outChannels int) bool {
 	rows := float64((batch + 1) * paddedHeight * paddedWidth)
 	overhead := rows / float64(batch*outHeight*outWidth)

@@ -16,14 +16,14 @@ import (
 // backend. Without ReadVariablesEachCall the second call on that backend
 // returns the first call's product.
 func TestReadVariablesEachCall(t *testing.T) {
-	b, err := backend.Create("go")
+	goBackend, err := backend.Create("go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Finalize()
+	defer goBackend.Finalize()
 	store := model.NewStore()
 	weight := store.RootScope().VariableWithValue("weight", []float32{1, 2})
-	exec, err := model.NewExec(b, store, func(scope *model.Scope, x *graph.Node) *graph.Node {
+	exec, err := model.NewExec(goBackend, store, func(scope *model.Scope, x *graph.Node) *graph.Node {
 		ReadVariablesEachCall(scope, x.Graph())
 		return graph.Mul(x, weight.NodeValue(x.Graph()))
 	})
@@ -45,6 +45,6 @@ func TestReadVariablesEachCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := call(); !slices.Equal(got, []float32{30, 40}) {
-		t.Errorf("after setting the variable to [3 4]: %v, want [30 40]; the compiled graph kept the old value", got)
+		t.Errorf("after setting the variable to [3 4]: %v, want [30 40], so the compiled graph kept the old value", got)
 	}
 }
