@@ -134,34 +134,75 @@ func Conv2D(x, kernel *Node, stride, padding int, impl ConvImpl) *Node {
 		}
 		return conv2DNative(x, kernel, stride, padding)
 	}
-	return conv2DIm2col(x, kernel, stride, padding, resolved)
+	return conv2DIm2col(x, kernel, stride, padding, kernel.Shape().Dim(0)*kernel.Shape().Dim(1), resolved)
 }
 
 // Conv2DPadded is a stride-1 Conv2D whose zero padding can differ per side:
 // top, bottom, left and right rows or columns (each >= 0). It returns
 // [batch, height+top+bottom-kh+1, width+left+right-kw+1, outChannels].
 func Conv2DPadded(x, kernel *Node, top, bottom, left, right int, impl ConvImpl) *Node {
+	taps := 0
+	if kernel.Rank() == 4 {
+		taps = kernel.Shape().Dim(0) * kernel.Shape().Dim(1)
+	}
+	return Conv2DPaddedTaps(x, kernel, top, bottom, left, right, taps, impl)
+}
+
+// Conv2DPaddedTaps is Conv2DPadded with only the kernel's first taps taps,
+// in row-major (row, column) order, 1 <= taps <= kh*kw. The later taps
+// count as zero and get a zero gradient. A causal kernel, such as a
+// PixelCNN masked kernel cut below its centre row, is zero right of the
+// centre in its last row, so a prefix holds all its nonzero taps. The im2col
+// and row-shift implementations then gather and multiply only those taps:
+// 5 of 6 for a masked 3x3 kernel, 24 or 25 of 28 for a masked 7x7 one.
+func Conv2DPaddedTaps(x, kernel *Node, top, bottom, left, right, taps int, impl ConvImpl) *Node {
 	if min(top, bottom, left, right) < 0 {
 		panic(fmt.Sprintf("layers.Conv2DPadded: padding must be >= 0, got top %d, bottom %d, left %d, right %d", top, bottom, left, right))
 	}
 	if x.Rank() != 4 || kernel.Rank() != 4 || x.Shape().Dim(3) != kernel.Shape().Dim(2) {
 		panic(fmt.Sprintf("layers.Conv2DPadded: x [batch, height, width, in] and kernel [kh, kw, in, out] do not match: x %s, kernel %s", x.Shape(), kernel.Shape()))
 	}
+	kernelTaps := kernel.Shape().Dim(0) * kernel.Shape().Dim(1)
+	if taps < 1 || taps > kernelTaps {
+		panic(fmt.Sprintf("layers.Conv2DPaddedTaps: taps must be in [1, %d] for kernel %s, got %d", kernelTaps, kernel.Shape(), taps))
+	}
 	paddedHeight, paddedWidth := x.Shape().Dim(1)+top+bottom, x.Shape().Dim(2)+left+right
 	outHeight, outWidth := paddedHeight-kernel.Shape().Dim(0)+1, paddedWidth-kernel.Shape().Dim(1)+1
 	if outHeight < 1 || outWidth < 1 {
 		panic(fmt.Sprintf("layers.Conv2DPadded: kernel %s does not fit input %s with padding %d, %d, %d, %d", kernel.Shape(), x.Shape(), top, bottom, left, right))
 	}
-	oneByOne := kernel.Shape().Dim(0) == 1 && kernel.Shape().Dim(1) == 1
+	oneByOne := kernelTaps == 1
 	resolved := impl.resolve(x.Graph())
 	switch {
 	case resolved == ConvNative || (resolved == ConvHybrid && !oneByOne):
-		return conv2DNativeStride1(x, kernel, top, bottom, left, right)
+		return conv2DNativeStride1(x, zeroTapsFrom(kernel, taps), top, bottom, left, right)
 	case resolved == ConvShift && !oneByOne &&
 		shiftPays(x.Shape().Dim(0), paddedHeight, paddedWidth, outHeight, outWidth, kernel.Shape().Dim(3)):
-		return conv2DShift(x, kernel, top, bottom, left, right)
+		return conv2DShift(x, kernel, top, bottom, left, right, taps)
 	}
-	return Conv2D(ZeroPad2D(x, top, bottom, left, right), kernel, 1, 0, impl)
+	return conv2DIm2col(ZeroPad2D(x, top, bottom, left, right), kernel, 1, 0, taps, resolved)
+}
+
+// tapWeights returns the first taps taps of kernel [kh, kw, in, out] as the
+// MatMul weights [taps*in, out], rows in (row, column, in) order.
+func tapWeights(kernel *Node, taps int) *Node {
+	dims := kernel.Shape().Dimensions
+	weights := Reshape(kernel, dims[0]*dims[1]*dims[2], dims[3])
+	if taps == dims[0]*dims[1] {
+		return weights
+	}
+	return Slice(weights, AxisRange(0, taps*dims[2]))
+}
+
+// zeroTapsFrom returns kernel [kh, kw, in, out] with its taps from index
+// taps on (row-major) replaced by zeros.
+func zeroTapsFrom(kernel *Node, taps int) *Node {
+	dims := kernel.Shape().Dimensions
+	if taps == dims[0]*dims[1] {
+		return kernel
+	}
+	kept := Reshape(tapWeights(kernel, taps), taps, dims[2], dims[3])
+	return Reshape(padAxis(kept, 0, 0, dims[0]*dims[1]-taps), dims...)
 }
 
 // conv2DNative computes Conv2D with GoMLX's Convolve. With ConvNative,
@@ -187,10 +228,11 @@ func conv2DNative(x, kernel *Node, stride, padding int) *Node {
 		Done()
 }
 
-// conv2DIm2col computes Conv2D as one MatMul over the gathered patches.
-// impl is ConvIm2col, ConvShift or ConvHybrid, which change how stride-1
-// convolutions larger than 1x1 are computed (see each).
-func conv2DIm2col(x, kernel *Node, stride, padding int, impl ConvImpl) *Node {
+// conv2DIm2col computes Conv2D as one MatMul over the gathered patches of
+// the kernel's first taps taps (see Conv2DPaddedTaps; kh*kw for all, and
+// for strides above 1). impl is ConvIm2col, ConvShift or ConvHybrid, which
+// change how stride-1 convolutions larger than 1x1 are computed (see each).
+func conv2DIm2col(x, kernel *Node, stride, padding, taps int, impl ConvImpl) *Node {
 	batch := x.Shape().Dim(0)
 	kernelHeight, kernelWidth := kernel.Shape().Dim(0), kernel.Shape().Dim(1)
 	inChannels, outChannels := kernel.Shape().Dim(2), kernel.Shape().Dim(3)
@@ -208,30 +250,28 @@ func conv2DIm2col(x, kernel *Node, stride, padding int, impl ConvImpl) *Node {
 		return conv2DSpaceToDepth(x, kernel, padding, outHeight, outWidth, impl)
 	}
 	if stride == 1 && impl == ConvHybrid {
-		return conv2DNativeStride1(x, kernel, padding, padding, padding, padding)
+		return conv2DNativeStride1(x, zeroTapsFrom(kernel, taps), padding, padding, padding, padding)
 	}
 	if stride == 1 && impl == ConvShift && shiftPays(batch, x.Shape().Dim(1)+2*padding, x.Shape().Dim(2)+2*padding, outHeight, outWidth, outChannels) {
-		return conv2DShift(x, kernel, padding, padding, padding, padding)
+		return conv2DShift(x, kernel, padding, padding, padding, padding, taps)
 	}
 
 	padded := ZeroPad2D(x, padding, padding, padding, padding)
-	patches := make([]*Node, 0, kernelHeight*kernelWidth)
-	for i := range kernelHeight {
-		for j := range kernelWidth {
-			if stride == 1 {
-				patches = append(patches, cropAxes(padded, map[int][2]int{1: {i, i + outHeight}, 2: {j, j + outWidth}}))
-				continue
-			}
-			rows := AxisRange(i, i+stride*(outHeight-1)+1).Stride(stride)
-			cols := AxisRange(j, j+stride*(outWidth-1)+1).Stride(stride)
-			patches = append(patches, Slice(padded, AxisRange(), rows, cols, AxisRange()))
+	patches := make([]*Node, 0, taps)
+	for tap := range taps {
+		i, j := tap/kernelWidth, tap%kernelWidth
+		if stride == 1 {
+			patches = append(patches, cropAxes(padded, map[int][2]int{1: {i, i + outHeight}, 2: {j, j + outWidth}}))
+			continue
 		}
+		rows := AxisRange(i, i+stride*(outHeight-1)+1).Stride(stride)
+		cols := AxisRange(j, j+stride*(outWidth-1)+1).Stride(stride)
+		patches = append(patches, Slice(padded, AxisRange(), rows, cols, AxisRange()))
 	}
 	// Column order (i, j, c) matches the row-major flattening of the kernel.
-	columns := Concatenate(patches, -1) // [batch, outHeight, outWidth, kh*kw*inChannels]
-	columns = Reshape(columns, batch*outHeight*outWidth, kernelHeight*kernelWidth*inChannels)
-	weights := Reshape(kernel, kernelHeight*kernelWidth*inChannels, outChannels)
-	out := matMul(columns, weights) // [batch*outHeight*outWidth, outChannels]
+	columns := Concatenate(patches, -1) // [batch, outHeight, outWidth, taps*inChannels]
+	columns = Reshape(columns, batch*outHeight*outWidth, taps*inChannels)
+	out := matMul(columns, tapWeights(kernel, taps)) // [batch*outHeight*outWidth, outChannels]
 	return Reshape(out, batch, outHeight, outWidth, outChannels)
 }
 
@@ -261,7 +301,7 @@ func conv2DSpaceToDepth(x, kernel *Node, padding, outHeight, outWidth int, impl 
 	blockKernel = TransposeAllAxes(blockKernel, 0, 2, 1, 3, 4, 5) // [kh/2, kw/2, 2, 2, in, out]
 	blockKernel = Reshape(blockKernel, kernelHeight/2, kernelWidth/2, 4*inChannels, outChannels)
 
-	out := conv2DIm2col(blocks, blockKernel, 1, 0, impl)
+	out := conv2DIm2col(blocks, blockKernel, 1, 0, kernelHeight*kernelWidth/4, impl)
 	if out.Shape().Dim(1) != outHeight || out.Shape().Dim(2) != outWidth {
 		out = cropAxes(out, map[int][2]int{1: {0, outHeight}, 2: {0, outWidth}})
 	}
@@ -350,7 +390,7 @@ func UpConv2D(x, kernel *Node, impl ConvImpl) *Node {
 	phaseKernel = TransposeAllAxes(phaseKernel, 3, 1, 4, 2, 0, 5)       // [2, 2, in, 2, 2, out]
 	phaseKernel = Reshape(phaseKernel, 2, 2, inChannels, 4*outChannels) // [2, 2, in, 4*out]
 
-	windows := conv2DIm2col(x, phaseKernel, 1, 1, resolved) // [batch, height+1, width+1, 4*out]
+	windows := conv2DIm2col(x, phaseKernel, 1, 1, 4, resolved) // [batch, height+1, width+1, 4*out]
 	windows = Reshape(windows, batch, height+1, width+1, 2, 2, outChannels)
 	var phases [2][2]*Node
 	for a := range 2 {

@@ -321,9 +321,11 @@ func TestUpConv2DMatchesUpsampleThenConv(t *testing.T) {
 	}
 }
 
-// TestConv2DPaddedUnevenPadding compares Conv2DPadded with ConvShift,
-// ConvHybrid and ConvNative against im2col of the explicitly padded input, in the output and both
-// gradients, for the uneven paddings of PixelCNN's masked convolutions.
+// TestConv2DPaddedUnevenPadding compares Conv2DPaddedTaps with every
+// implementation against im2col of the explicitly padded input with the
+// kernel's later taps multiplied by zero, in the output and both gradients,
+// for the uneven paddings and tap prefixes of PixelCNN's masked
+// convolutions.
 func TestConv2DPaddedUnevenPadding(t *testing.T) {
 	backend := testutil.GoBackend(t)
 	rng := rand.New(rand.NewPCG(9, 10))
@@ -331,11 +333,13 @@ func TestConv2DPaddedUnevenPadding(t *testing.T) {
 		dims                      [4]int // batch, height, width, in
 		kernelHeight, kernelWidth int
 		top, bottom, left, right  int
+		taps                      int
 	}{
-		{[4]int{2, 6, 5, 3}, 4, 7, 3, 0, 3, 3}, // PixelCNN's first layer: the top 4 rows of a 7x7 kernel
-		{[4]int{3, 4, 4, 2}, 2, 3, 1, 0, 1, 1}, // a residual block's 3x3, top 2 rows
-		{[4]int{1, 5, 3, 4}, 2, 3, 0, 0, 1, 1}, // no top padding (window mode)
-		{[4]int{2, 3, 3, 1}, 3, 2, 2, 1, 0, 2}, // every side different
+		{[4]int{2, 6, 5, 3}, 4, 7, 3, 0, 3, 3, 25}, // PixelCNN's first layer: the top 4 rows of a 7x7 kernel
+		{[4]int{2, 6, 5, 1}, 4, 7, 3, 0, 3, 3, 24}, // the same with one colour group: no centre tap
+		{[4]int{3, 4, 4, 2}, 2, 3, 1, 0, 1, 1, 5},  // a residual block's 3x3, top 2 rows
+		{[4]int{1, 5, 3, 4}, 2, 3, 0, 0, 1, 1, 5},  // no top padding (window mode)
+		{[4]int{2, 3, 3, 1}, 3, 2, 2, 1, 0, 2, 6},  // every side different, every tap
 	}
 	for _, c := range cases {
 		x := randomTensor(rng, c.dims[0], c.dims[1], c.dims[2], c.dims[3])
@@ -343,20 +347,25 @@ func TestConv2DPaddedUnevenPadding(t *testing.T) {
 		outHeight := c.dims[1] + c.top + c.bottom - c.kernelHeight + 1
 		outWidth := c.dims[2] + c.left + c.right - c.kernelWidth + 1
 		projection := randomTensor(rng, c.dims[0], outHeight, outWidth, 3)
+		tapMask := make([]float32, c.kernelHeight*c.kernelWidth)
+		for tap := range c.taps {
+			tapMask[tap] = 1
+		}
 		run := func(conv func(x, kernel *Node) *Node) []*tensors.Tensor {
 			return convOutputAndGradients(backend, conv, x, kernel, projection)
 		}
 		want := run(func(x, kernel *Node) *Node {
-			return Conv2D(ZeroPad2D(x, c.top, c.bottom, c.left, c.right), kernel, 1, 0, ConvIm2col)
+			mask := Const(x.Graph(), tensors.FromFlatDataAndDimensions(tapMask, c.kernelHeight, c.kernelWidth, 1, 1))
+			return Conv2D(ZeroPad2D(x, c.top, c.bottom, c.left, c.right), Mul(kernel, mask), 1, 0, ConvIm2col)
 		})
-		for _, impl := range []ConvImpl{ConvShift, ConvHybrid, ConvNative} {
+		for _, impl := range []ConvImpl{ConvIm2col, ConvShift, ConvHybrid, ConvNative} {
 			got := run(func(x, kernel *Node) *Node {
-				return Conv2DPadded(x, kernel, c.top, c.bottom, c.left, c.right, impl)
+				return Conv2DPaddedTaps(x, kernel, c.top, c.bottom, c.left, c.right, c.taps, impl)
 			})
 			for i, what := range []string{"output", "gradient of x", "gradient of kernel"} {
 				if diff := maxAbsDiff(t, what, got[i], want[i]); diff > 1e-4 {
-					t.Errorf("%s: input %v, kernel %dx%d, padding %d/%d/%d/%d: %s: max abs difference %g, want <= 1e-4",
-						impl, c.dims, c.kernelHeight, c.kernelWidth, c.top, c.bottom, c.left, c.right, what, diff)
+					t.Errorf("%s: input %v, kernel %dx%d, %d taps, padding %d/%d/%d/%d: %s: max abs difference %g, want <= 1e-4",
+						impl, c.dims, c.kernelHeight, c.kernelWidth, c.taps, c.top, c.bottom, c.left, c.right, what, diff)
 				}
 			}
 		}

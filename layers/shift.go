@@ -5,8 +5,9 @@ import (
 )
 
 // conv2DShift computes a stride-1 convolution of x [batch, height, width,
-// in] with kernel [kh, kw, in, out], after zero padding of top, bottom,
-// left and right, as ConvShift describes. It returns [batch, height+top+
+// in] with the first taps taps of kernel [kh, kw, in, out] (see
+// Conv2DPaddedTaps), after zero padding of top, bottom, left and right, as
+// ConvShift describes. It returns [batch, height+top+
 // bottom-kh+1, width+left+right-kw+1, out].
 //
 // The padded images are flattened into one column of pixels, [batch*hp*wp,
@@ -21,7 +22,7 @@ import (
 // crop at the end. The input gradient is a convolution of the output
 // gradient built the same way (see shiftInputGradient). So each direction
 // runs one crop instead of one Slice per tap.
-func conv2DShift(x, kernel *Node, top, bottom, left, right int) *Node {
+func conv2DShift(x, kernel *Node, top, bottom, left, right, taps int) *Node {
 	dims := x.Shape().Dimensions
 	batch, height, width, inChannels := dims[0], dims[1], dims[2], dims[3]
 	kernelHeight, kernelWidth := kernel.Shape().Dim(0), kernel.Shape().Dim(1)
@@ -29,8 +30,7 @@ func conv2DShift(x, kernel *Node, top, bottom, left, right int) *Node {
 	paddedHeight, paddedWidth := height+top+bottom, width+left+right
 	canvas := paddedHeight * paddedWidth // rows per image in the column
 	lastTap := (kernelHeight-1)*paddedWidth + kernelWidth - 1
-	taps := kernelHeight * kernelWidth
-	weights := Reshape(kernel, taps*inChannels, outChannels)
+	weights := tapWeights(kernel, taps)
 
 	var v *Node // gradient of the product, [(batch+1)*canvas, out], set during backpropagation
 	xWithGradient := IdentityWithCustomGradient(x, func(_, _ *Node) *Node {
@@ -39,14 +39,12 @@ func conv2DShift(x, kernel *Node, top, bottom, left, right int) *Node {
 	})
 	column := Reshape(ZeroPad2D(xWithGradient, top, bottom, left, right), batch*canvas, inChannels)
 	shifted := make([]*Node, 0, taps)
-	for i := range kernelHeight {
-		for j := range kernelWidth {
-			offset := i*paddedWidth + j
-			// Row p of this block is column row p - lastTap + offset. The
-			// block has one image more than the column, (batch+1)*canvas
-			// rows, so that the output reshapes into whole images.
-			shifted = append(shifted, padAxis(column, 0, lastTap-offset, canvas-lastTap+offset))
-		}
+	for tap := range taps {
+		offset := (tap/kernelWidth)*paddedWidth + tap%kernelWidth
+		// Row p of this block is column row p - lastTap + offset. The block
+		// has one image more than the column, (batch+1)*canvas rows, so
+		// that the output reshapes into whole images.
+		shifted = append(shifted, padAxis(column, 0, lastTap-offset, canvas-lastTap+offset))
 	}
 	patches := Concatenate(shifted, -1) // [(batch+1)*canvas, taps*in], column order (i, j, c)
 	weightsWithGradient := IdentityWithCustomGradient(weights, func(_, _ *Node) *Node {

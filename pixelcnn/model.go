@@ -98,8 +98,26 @@ func maskedConvInit(scope *model.Scope, x *Node, outChannels, kernel, groups int
 	if shrink {
 		top = 0
 	}
-	out := layers.Conv2DPadded(x, kernelNode, top, 0, half, half, convImpl(scope))
+	taps := usedTaps(kernel, x.Shape().Dim(-1), outChannels, groups, maskType)
+	out := layers.Conv2DPaddedTaps(x, kernelNode, top, 0, half, half, taps, convImpl(scope))
 	return Add(out, layers.BroadcastTo(biases, out))
+}
+
+// usedTaps returns how many taps of the masked kernel, in row-major order,
+// precede its last tap with a nonzero mask: the taps the convolution must
+// compute. The rest, right of the centre in the centre row (and the centre
+// itself for a mask A with one colour group), are zero.
+func usedTaps(kernel, inChannels, outChannels, groups int, maskType MaskType) int {
+	mask := MaskValues(kernel, inChannels, outChannels, groups, maskType)
+	perTap := inChannels * outChannels
+	for tap := len(mask)/perTap - 1; tap > 0; tap-- {
+		for _, m := range mask[tap*perTap : (tap+1)*perTap] {
+			if m != 0 {
+				return tap + 1
+			}
+		}
+	}
+	return 1
 }
 
 // maskedKernel returns the masked kernel [kernel/2+1, kernel, in, out] and

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -410,6 +411,40 @@ func TestMaskValues(t *testing.T) {
 		got := mask[((1*3+1)*3+tt.in)*3+tt.out]
 		if got != tt.want {
 			t.Errorf("mask %s centre tap in %d -> out %d = %g, want %g", tt.maskType, tt.in, tt.out, got, tt.want)
+		}
+	}
+}
+
+// TestUsedTaps checks that the taps maskedConv skips have all-zero masks
+// and that the last tap it computes does not, for the masks of both
+// datasets.
+func TestUsedTaps(t *testing.T) {
+	tests := []struct {
+		kernel, in, out, groups int
+		maskType                MaskType
+		want                    int
+	}{
+		{7, 1, 8, 1, MaskA, 24}, // MNIST's first layer: no centre tap
+		{7, 3, 6, 3, MaskA, 25}, // the cats' first layer: centre tap for later colours
+		{3, 4, 4, 1, MaskB, 5},
+		{3, 6, 6, 3, MaskB, 5},
+		{1, 6, 6, 3, MaskB, 1},
+	}
+	for _, tt := range tests {
+		got := usedTaps(tt.kernel, tt.in, tt.out, tt.groups, tt.maskType)
+		if got != tt.want {
+			t.Errorf("usedTaps(%d, %d, %d, %d, %s) = %d, want %d", tt.kernel, tt.in, tt.out, tt.groups, tt.maskType, got, tt.want)
+		}
+		mask := MaskValues(tt.kernel, tt.in, tt.out, tt.groups, tt.maskType)
+		perTap := tt.in * tt.out
+		for tap := range len(mask) / perTap {
+			nonzero := slices.ContainsFunc(mask[tap*perTap:(tap+1)*perTap], func(m float32) bool { return m != 0 })
+			if tap >= got && nonzero {
+				t.Errorf("kernel %d, mask %s, %d groups: tap %d is skipped but its mask is not zero", tt.kernel, tt.maskType, tt.groups, tap)
+			}
+			if tap == got-1 && !nonzero {
+				t.Errorf("kernel %d, mask %s, %d groups: last computed tap %d has an all-zero mask", tt.kernel, tt.maskType, tt.groups, tap)
+			}
 		}
 	}
 }
