@@ -23,10 +23,10 @@ type childResult struct {
 
 // runInChild times one model on one backend in a new process of this
 // command, so that the process's peak memory belongs to that model alone.
-func runInChild(model, config, convImpl string, warmup, steps int) (result, error) {
+func runInChild(model, config, convImpl string, warmup, steps int) (childRun, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return result{}, err
+		return childRun{}, err
 	}
 	cmd := exec.Command(self, "-child", model, "-backends", config, "-conv_impl", convImpl,
 		"-warmup", fmt.Sprint(warmup), "-steps", fmt.Sprint(steps))
@@ -34,19 +34,25 @@ func runInChild(model, config, convImpl string, warmup, steps int) (result, erro
 	cmd.Stdout = &stdout
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
-		return result{}, err
+		return childRun{}, err
 	}
 	var out childResult
 	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
-		return result{}, fmt.Errorf("reading the child's output %q: %w", stdout.String(), err)
+		return childRun{}, fmt.Errorf("reading the child's output %q: %w", stdout.String(), err)
 	}
 	name := out.Backend
 	if convImpl != "auto" {
 		name += " (" + convImpl + ")"
 	}
-	r := summarize(model, name, out.Durations, float64(out.FlopsInStep)/1e9)
-	r.MaxRSS = maxRSS(cmd.ProcessState)
-	return r, nil
+	return childRun{backendName: name, durations: out.Durations, gflop: float64(out.FlopsInStep) / 1e9, maxRSS: maxRSS(cmd.ProcessState)}, nil
+}
+
+// childRun is what one child process measured.
+type childRun struct {
+	backendName string
+	durations   []time.Duration
+	gflop       float64
+	maxRSS      int64 // bytes; zero when unknown
 }
 
 // runChild is the child's side of runInChild.

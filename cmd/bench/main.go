@@ -12,6 +12,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -92,6 +93,7 @@ func main() {
 	only := flag.String("models", "", "comma-separated model names to time (default: all); names are matched by prefix, e.g. PixelCNN")
 	torchScript := flag.String("torch", "", "path to torch_reference.py; runs the PyTorch peer in the same run when -python can import torch")
 	python := flag.String("python", defaultPython(), "Python interpreter for the PyTorch peer")
+	rounds := flag.Int("rounds", 1, "times to time every model, each time on every backend and then with the peer; the step times of all rounds are pooled")
 	convImpl := flag.String("conv_impl", "auto", "convolution implementation for every model: auto, native, im2col, shift or hybrid; native and hybrid take seconds per step on the pure Go backend")
 	child := flag.String("child", "", "internal: time only this model, on the first backend, and print the result as JSON")
 	write := flag.String("write", "", "also write the table as Markdown to this file (e.g. docs/benchmarks.md)")
@@ -99,8 +101,8 @@ func main() {
 		"go run ./cmd/bench", "go run ./cmd/bench -models DCGAN,VAE -steps 20 -write docs/benchmarks.md")
 	flag.Parse()
 
-	if *steps < 3 || *warmup < 1 {
-		fail(fmt.Errorf("-steps must be >= 3 and -warmup >= 1, got %d and %d", *steps, *warmup))
+	if *steps < 3 || *warmup < 1 || *rounds < 1 {
+		fail(fmt.Errorf("-steps must be >= 3, -warmup >= 1 and -rounds >= 1, got %d, %d and %d", *steps, *warmup, *rounds))
 	}
 	configs, err := backendConfigs(*backends)
 	if err != nil {
@@ -118,36 +120,69 @@ func main() {
 		return
 	}
 
-	var results []result
-	for _, config := range configs {
+	peerErr := errors.New("give the path of torch_reference.py with -torch (make bench PEER_SCRIPT=/path/to/torch_reference.py)")
+	if *torchScript != "" {
+		peerErr = peerAvailable(*python)
+	}
+	// Every round times each model on every backend and then the peer's
+	// same model, so that the two sides of a ratio are measured minutes
+	// apart at most, whatever else the machine does meanwhile.
+	type key struct{ model, config string }
+	runs := make(map[key][]childRun)
+	peerRuns := make(map[string][]peerRun)
+	for round := range *rounds {
 		for _, m := range models {
 			if !selected(m.name, *only) {
 				continue
 			}
-			r, err := runInChild(m.name, config, *convImpl, *warmup, *steps)
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "bench: %s on %q failed: %v\n", m.name, config, err)
+			for _, config := range configs {
+				run, err := runInChild(m.name, config, *convImpl, *warmup, *steps)
+				if err != nil {
+					fmt.Fprintf(os.Stderr, "bench: %s on %q failed: %v\n", m.name, config, err)
+					continue
+				}
+				runs[key{m.name, config}] = append(runs[key{m.name, config}], run)
+			}
+			if peerErr != nil || m.peerCase == "" {
 				continue
+			}
+			fmt.Fprintf(os.Stderr, "bench: the PyTorch peer on %s, round %d of %d\n", m.name, round+1, *rounds)
+			run, err := runPeer(*python, *torchScript, m.peerCase, *steps)
+			if err != nil {
+				peerErr = err
+				continue
+			}
+			peerRuns[m.name] = append(peerRuns[m.name], run)
+		}
+	}
+	if peerErr != nil {
+		fmt.Fprintln(os.Stderr, "bench: PyTorch peer not run:", peerErr)
+	}
+
+	var results []result
+	for _, config := range configs {
+		for _, m := range models {
+			modelRuns := runs[key{m.name, config}]
+			if len(modelRuns) == 0 {
+				continue
+			}
+			var durations []time.Duration
+			var rss int64
+			for _, run := range modelRuns {
+				durations = append(durations, run.durations...)
+				rss = max(rss, run.maxRSS)
+			}
+			r := summarize(m.name, modelRuns[0].backendName, durations, modelRuns[0].gflop)
+			r.MaxRSS = rss
+			if len(peerRuns[m.name]) > 0 {
+				peer := combinePeerRuns(peerRuns[m.name])
+				r.PeerMedian, r.PeerMaxRSS, r.PeerDefaultMedian = peer.median, peer.maxRSS, peer.defaultMedian
 			}
 			results = append(results, r)
 		}
 	}
 
-	if *torchScript == "" {
-		fmt.Fprintln(os.Stderr, "bench: PyTorch peer not run: give the path of torch_reference.py with -torch (make bench PEER_SCRIPT=/path/to/torch_reference.py)")
-	} else {
-		peer, err := runPeer(*python, *torchScript, *steps, *only)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "bench: PyTorch peer not run: %v\n", err)
-		}
-		for i := range results {
-			results[i].PeerMedian = peer[results[i].Model].median
-			results[i].PeerMaxRSS = peer[results[i].Model].maxRSS
-			results[i].PeerDefaultMedian = peer[results[i].Model].defaultMedian
-		}
-	}
-
-	table := render(results)
+	table := render(results, *rounds, *steps)
 	fmt.Print(table)
 	if *write != "" {
 		if err := writePage(*write, table); err != nil {

@@ -19,12 +19,14 @@ func mebibytes(bytes int64) string {
 	return fmt.Sprintf("%.0f", float64(bytes)/(1<<20))
 }
 
-func render(results []result) string {
+func render(results []result, rounds, steps int) string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "Machine: %s, %d CPUs, %s/%s; %s, GOEXPERIMENT=%s. Batch 16; the PyTorch peer at 2 threads; peak memory is the resident set of the process that ran one model.\n\n",
 		cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), os.Getenv("GOEXPERIMENT"))
+	fmt.Fprintf(&sb, "%s of %d timed steps; each round timed a model on every backend and then the peer's same model. Our percentiles pool the steps of all rounds; the peer's time is the median of its round medians.\n\n",
+		plural(rounds, "One round", "rounds"), steps)
 	if backend.MallocTuned() {
-		fmt.Fprintf(&sb, "Our processes ran with glibc's allocator tuned (see `backend.MallocTuned`). The peer ran twice, with glibc's defaults and with GLIBC_TUNABLES=%s. \"PyTorch ms\", the ratio and \"PyTorch peak MiB\" come from the faster of the two, \"default malloc\" from the first.\n\n", backend.MallocTunables)
+		fmt.Fprintf(&sb, "Our processes ran with glibc's allocator tuned (see `backend.MallocTuned`). In each round the peer ran twice, with glibc's defaults and with GLIBC_TUNABLES=%s. \"PyTorch ms\", the ratio and \"PyTorch peak MiB\" come from the faster of the two, \"default malloc\" from the first.\n\n", backend.MallocTunables)
 	}
 	sb.WriteString("| model | backend | median ms | p5 ms | p95 ms | GFLOP/step | GFLOP/s | PyTorch ms | PyTorch ms, default malloc | ratio | peak MiB | PyTorch peak MiB |\n")
 	sb.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
@@ -94,4 +96,12 @@ func cpuModel() string {
 		}
 	}
 	return "unknown CPU"
+}
+
+// plural returns one for n == 1 and "n many" otherwise.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

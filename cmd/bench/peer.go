@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"syscall"
 	"time"
 
@@ -22,6 +23,51 @@ type peerResult struct {
 	defaultMedian time.Duration
 }
 
+// peerRun is one round of the peer on one model: its median step time and
+// peak memory with glibc's default allocator, and with ours where our
+// processes use it (tunedMedian is zero otherwise).
+type peerRun struct {
+	defaultMedian, tunedMedian time.Duration
+	defaultRSS, tunedRSS       int64
+}
+
+// combinePeerRuns pools the rounds of one model: the median of the round
+// medians for each allocator, the largest peak memory, and the faster
+// allocator's figures as the result.
+func combinePeerRuns(runs []peerRun) peerResult {
+	var defaults, tuned []time.Duration
+	var defaultRSS, tunedRSS int64
+	for _, r := range runs {
+		defaults = append(defaults, r.defaultMedian)
+		defaultRSS = max(defaultRSS, r.defaultRSS)
+		if r.tunedMedian > 0 {
+			tuned = append(tuned, r.tunedMedian)
+			tunedRSS = max(tunedRSS, r.tunedRSS)
+		}
+	}
+	result := peerResult{median: medianOf(defaults), maxRSS: defaultRSS}
+	result.defaultMedian = result.median
+	if len(tuned) > 0 && medianOf(tuned) < result.median {
+		result.median, result.maxRSS = medianOf(tuned), tunedRSS
+	}
+	return result
+}
+
+// medianOf returns the median of ds (the mean of the middle two for an even
+// count), or zero for none.
+func medianOf(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	sorted := slices.Clone(ds)
+	slices.Sort(sorted)
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
+}
+
 // defaultPython prefers Debian's interpreter, which can import the
 // python3-torch package, over a python3 earlier on the PATH (a pyenv or virtualenv one).
 func defaultPython() string {
@@ -31,36 +77,32 @@ func defaultPython() string {
 	return "python3"
 }
 
-// runPeer runs the PyTorch peer script at 2 threads, one process per model
-// so that each peak memory is its own, and returns the results by model name.
-func runPeer(python, script string, steps int, only string) (map[string]peerResult, error) {
+// peerAvailable reports, as an error, why python cannot run the peer.
+func peerAvailable(python string) error {
 	if err := exec.Command(python, "-c", "import torch").Run(); err != nil {
-		return nil, fmt.Errorf("%s cannot import torch (on Debian: apt-get install python3-torch libopenblas0-openmp): %w", python, err)
+		return fmt.Errorf("%s cannot import torch (on Debian: apt-get install python3-torch libopenblas0-openmp): %w", python, err)
 	}
-	results := make(map[string]peerResult)
-	for _, m := range models {
-		if !selected(m.name, only) || m.peerCase == "" {
-			continue
-		}
-		median, maxRSS, err := runPeerCase(python, script, m.peerCase, steps, "")
+	return nil
+}
+
+// runPeer runs the PyTorch peer script's case peerCase at 2 threads, in a
+// process of its own so that the peak memory is the model's alone: once
+// with glibc's default allocator and, when our processes tune it, once with
+// our settings too.
+func runPeer(python, script, peerCase string, steps int) (peerRun, error) {
+	var run peerRun
+	var err error
+	run.defaultMedian, run.defaultRSS, err = runPeerCase(python, script, peerCase, steps, "")
+	if err != nil {
+		return run, fmt.Errorf("case %s: %w", peerCase, err)
+	}
+	if backend.MallocTuned() {
+		run.tunedMedian, run.tunedRSS, err = runPeerCase(python, script, peerCase, steps, backend.MallocTunables)
 		if err != nil {
-			return results, fmt.Errorf("case %s (%s): %w", m.peerCase, m.name, err)
+			return run, fmt.Errorf("case %s with GLIBC_TUNABLES=%s: %w", peerCase, backend.MallocTunables, err)
 		}
-		result := peerResult{median: median, maxRSS: maxRSS, defaultMedian: median}
-		if backend.MallocTuned() {
-			// Our processes run with the tuned allocator, so the peer gets
-			// the same settings too, and the faster of its two forms counts.
-			tunedMedian, tunedRSS, err := runPeerCase(python, script, m.peerCase, steps, backend.MallocTunables)
-			if err != nil {
-				return results, fmt.Errorf("case %s (%s) with GLIBC_TUNABLES=%s: %w", m.peerCase, m.name, backend.MallocTunables, err)
-			}
-			if tunedMedian < median {
-				result.median, result.maxRSS = tunedMedian, tunedRSS
-			}
-		}
-		results[m.name] = result
 	}
-	return results, nil
+	return run, nil
 }
 
 // runPeerCase runs one case of the peer script, with GLIBC_TUNABLES set to
