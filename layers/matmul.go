@@ -20,8 +20,11 @@ func matMul(a, b *Node) *Node {
 	aGrad := IdentityWithCustomGradient(a, func(_, _ *Node) *Node {
 		return DotGeneral(v, []int{1}, nil, b, []int{1}, nil)
 	})
+	// The weight gradient reads the identity's output rather than a: with
+	// a read only by the identity, the pure Go backend hands a's buffer on
+	// instead of copying it.
 	bGrad := IdentityWithCustomGradient(b, func(_, _ *Node) *Node {
-		return weightGradient(a, v)
+		return weightGradient(aGrad, v)
 	})
 	// Backpropagation reaches this identity before aGrad and bGrad, which
 	// are its inputs' inputs, so v is set when their gradients are built.
