@@ -164,8 +164,7 @@ func Receptive(cfg Config) int { return 3 + cfg.ResidualBlocks }
 //
 // The output is [batch, rows, width, channels*K] (or [batch, 1, ...] in
 // window mode), where K is 1 for binary images and 256 otherwise, with the
-// logit of level l for channel c at l*channels + c, so that the colour
-// group of every output channel is its channel c.
+// logit of level l for channel c at c*K + l (see logitsConv).
 func network(scope *model.Scope, cfg Config, x, valid *Node) *Node {
 	channels := x.Shape().Dim(-1)
 	groups := channels
@@ -202,9 +201,29 @@ func network(scope *model.Scope, cfg Config, x, valid *Node) *Node {
 		h = Slice(h, AxisRange(), AxisRange(rows-1))
 	}
 	h = maskedConv(scope.In("output1"), layers.ReLU(h), hidden, 1, groups, MaskB, shrink)
-	// The logits start at zero, a uniform model, instead of a random one
-	// whose NLL is far above uniform.
-	return maskedConvInit(scope.In("output2"), layers.ReLU(h), channels*logitsPerSubpixel(cfg), 1, groups, MaskB, shrink, 0)
+	return logitsConv(scope.In("output2"), cfg, layers.ReLU(h), groups)
+}
+
+// logitsConv is the network's last layer: a 1x1 masked convolution (mask
+// B) from x [batch, rows, width, in] to the logits [batch, rows, width,
+// channels*K], K = logitsPerSubpixel(cfg), with channels = groups. Its
+// weights and biases start at zero, a uniform model, instead of a random
+// one whose NLL is far above uniform.
+//
+// The variables keep the logit of level l for channel c in column
+// l*channels + c, where channelGroup gives every column its colour group.
+// The columns are reordered to c*K + l before the convolution, so that the
+// logits reshape into [..., channels, K] directly. Transposing the 256-level
+// logits instead took 6% of the PixelCNN 32x32x3 step on XLA and 10% on
+// the Go backend.
+func logitsConv(scope *model.Scope, cfg Config, x *Node, groups int) *Node {
+	channels, k := groups, logitsPerSubpixel(cfg)
+	inChannels := x.Shape().Dim(-1)
+	kernelNode, biases := maskedKernel(scope, x, channels*k, 1, groups, MaskB, 0)
+	kernelNode = Reshape(TransposeAllAxes(Reshape(kernelNode, inChannels, k, channels), 0, 2, 1), 1, 1, inChannels, channels*k)
+	biases = Reshape(TransposeAllAxes(Reshape(biases, k, channels), 1, 0), channels*k)
+	out := layers.Conv2DPaddedTaps(x, kernelNode, 0, 0, 0, 0, 1, convImpl(scope))
+	return Add(out, layers.BroadcastTo(biases, out))
 }
 
 // logitsPerSubpixel returns 1 (a Bernoulli logit) for binary images and
@@ -244,17 +263,12 @@ func WindowLogits(scope *model.Scope, cfg Config, levels, valid *Node) *Node {
 	return Reshape(out, dims[0], dims[2], dims[3], dims[4])
 }
 
-// splitLogits turns [batch, rows, width, levels*channels] into [batch,
-// rows, width, channels, K] with K = 1 for binary images, else levels.
+// splitLogits turns the logits [batch, rows, width, channels*K] of network
+// into [batch, rows, width, channels, K], K = logitsPerSubpixel(cfg).
 func splitLogits(cfg Config, out *Node) *Node {
 	dims := out.Shape().Dimensions
-	levels := cfg.levels()
-	if levels == 2 {
-		return InsertAxes(out, -1)
-	}
-	channels := dims[3] / levels
-	out = Reshape(out, dims[0], dims[1], dims[2], levels, channels)
-	return TransposeAllDims(out, 0, 1, 2, 4, 3)
+	k := logitsPerSubpixel(cfg)
+	return Reshape(out, dims[0], dims[1], dims[2], dims[3]/k, k)
 }
 
 // NLL returns the negative log-likelihood in nats of every image,

@@ -71,7 +71,7 @@ func RowGraph(scope *model.Scope, cfg Config, row *Node, above []*Node) []*Node 
 		h = Add(h, r)
 	}
 	h = maskedConv(scope.In("output1"), layers.ReLU(h), hidden, 1, groups, MaskB, false)
-	out := maskedConvInit(scope.In("output2"), layers.ReLU(h), channels*logitsPerSubpixel(cfg), 1, groups, MaskB, false, 0)
+	out := logitsConv(scope.In("output2"), cfg, layers.ReLU(h), groups)
 	logits := splitLogits(cfg, out)
 	dims := logits.Shape().Dimensions
 	return append([]*Node{Reshape(logits, dims[0], dims[2], dims[3], dims[4])}, inputs...)
