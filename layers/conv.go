@@ -229,9 +229,9 @@ func conv2DNative(x, kernel *Node, stride, padding int) *Node {
 }
 
 // conv2DIm2col computes Conv2D as one MatMul over the gathered patches of
-// the kernel's first taps taps (see Conv2DPaddedTaps; kh*kw for all, and
-// for strides above 1). impl is ConvIm2col, ConvShift or ConvHybrid, which
-// change how stride-1 convolutions larger than 1x1 are computed (see each).
+// the kernel's first taps taps (see Conv2DPaddedTaps). Strides above 1 need
+// taps = kh*kw. impl is ConvIm2col, ConvShift or ConvHybrid, which change
+// how stride-1 convolutions larger than 1x1 are computed (see each).
 func conv2DIm2col(x, kernel *Node, stride, padding, taps int, impl ConvImpl) *Node {
 	batch := x.Shape().Dim(0)
 	kernelHeight, kernelWidth := kernel.Shape().Dim(0), kernel.Shape().Dim(1)

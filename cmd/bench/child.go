@@ -47,7 +47,7 @@ func runInChild(model, config, convImpl string, warmup, steps int) (childRun, er
 	return childRun{backendName: name, durations: out.Durations, gflop: float64(out.FlopsInStep) / 1e9, maxRSS: maxRSS(cmd.ProcessState)}, nil
 }
 
-// childRun is what one child process measured.
+// childRun is the measurement of one child process.
 type childRun struct {
 	backendName string
 	durations   []time.Duration

@@ -23,8 +23,12 @@ func render(results []result, rounds, steps int) string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "Machine: %s, %d CPUs, %s/%s; %s, GOEXPERIMENT=%s. Batch 16; the PyTorch peer at 2 threads; peak memory is the resident set of the process that ran one model.\n\n",
 		cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), os.Getenv("GOEXPERIMENT"))
+	roundsText := "One round"
+	if rounds > 1 {
+		roundsText = fmt.Sprintf("%d rounds", rounds)
+	}
 	fmt.Fprintf(&sb, "%s of %d timed steps; each round timed a model on every backend and then the peer's same model. Our percentiles pool the steps of all rounds; the peer's time is the median of its round medians.\n\n",
-		plural(rounds, "One round", "rounds"), steps)
+		roundsText, steps)
 	if backend.MallocTuned() {
 		fmt.Fprintf(&sb, "Our processes ran with glibc's allocator tuned (see `backend.MallocTuned`). In each round the peer ran twice, with glibc's defaults and with GLIBC_TUNABLES=%s. \"PyTorch ms\", the ratio and \"PyTorch peak MiB\" come from the faster of the two, \"default malloc\" from the first.\n\n", backend.MallocTunables)
 	}
@@ -96,12 +100,4 @@ func cpuModel() string {
 		}
 	}
 	return "unknown CPU"
-}
-
-// plural returns one for n == 1 and "n many" otherwise.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }

@@ -86,9 +86,9 @@ func peerAvailable(python string) error {
 }
 
 // runPeer runs the PyTorch peer script's case peerCase at 2 threads, in a
-// process of its own so that the peak memory is the model's alone: once
-// with glibc's default allocator and, when our processes tune it, once with
-// our settings too.
+// process of its own so that the peak memory is the model's alone. It runs
+// once with glibc's default allocator and, when our processes tune it, once
+// more with our settings.
 func runPeer(python, script, peerCase string, steps int) (peerRun, error) {
 	var run peerRun
 	var err error
