@@ -120,7 +120,8 @@ func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
 			Status: func(nll float64) string {
 				return fmt.Sprintf("train %.4g%s %s", t.Report(nll), evalStatus, unit)
 			},
-			End: t.Save,
+			// The last iteration has saved a checkpoint already.
+			End: t.flushLogs,
 		})
 }
 

@@ -243,12 +243,20 @@ func (t *Trainer) Evaluate() (float64, error) {
 // Save writes a checkpoint (weights, Adam moments and the iteration count)
 // and flushes the logs.
 func (t *Trainer) Save() error {
+	if err := t.flushLogs(); err != nil {
+		return err
+	}
+	return trainloop.SaveCheckpoint("pixelcnn", t.store, t.ckpt, t.iteration)
+}
+
+// flushLogs writes the buffered rows of the loss and evaluation logs.
+func (t *Trainer) flushLogs() error {
 	for _, log := range []*trainlog.Writer{t.lossLog, t.evalLog} {
 		if err := log.Flush(); err != nil {
 			return fmt.Errorf("pixelcnn: %w", err)
 		}
 	}
-	return trainloop.SaveCheckpoint("pixelcnn", t.store, t.ckpt, t.iteration)
+	return nil
 }
 
 // Close flushes and closes the logs. It does not save a checkpoint.
