@@ -96,7 +96,7 @@ func main() {
 	rounds := flag.Int("rounds", 1, "times to time every model, each time on every backend and then with the peer; the step times of all rounds are pooled")
 	convImpl := flag.String("conv_impl", "auto", "convolution implementation for every model: auto, native, im2col, shift or hybrid; native and hybrid take seconds per step on the pure Go backend")
 	child := flag.String("child", "", "internal: time only this model, on the first backend, and print the result as JSON")
-	write := flag.String("write", "", "also write the table as Markdown to this file (e.g. docs/benchmarks.md)")
+	write := flag.String("write", "", "also write the table as Markdown to this file (e.g. docs/benchmarks.md), when every model ran on the default backends")
 	cli.SetUsage("time the training step of every model on each available backend, beside the PyTorch peer when -torch is given",
 		"go run ./cmd/bench", "go run ./cmd/bench -models DCGAN,VAE -steps 20 -write docs/benchmarks.md")
 	flag.Parse()
@@ -184,7 +184,12 @@ func main() {
 
 	table := render(results, *rounds, *steps)
 	fmt.Print(table)
-	if *write != "" {
+	switch {
+	case *write == "":
+	case *only != "" || *backends != "auto" || *convImpl != "auto":
+		// A partial table would replace the full one on the page.
+		fmt.Printf("bench: did not rewrite %s, because -models, -backends or -conv_impl limited this run; run without them to rewrite its table\n", *write)
+	default:
 		if err := writePage(*write, table); err != nil {
 			fail(err)
 		}
