@@ -201,8 +201,8 @@ func zeroTapsFrom(kernel *Node, taps int) *Node {
 	if taps == dims[0]*dims[1] {
 		return kernel
 	}
-	kept := Reshape(tapWeights(kernel, taps), taps, dims[2], dims[3])
-	return Reshape(padAxis(kept, 0, 0, dims[0]*dims[1]-taps), dims...)
+	prefix := Reshape(tapWeights(kernel, taps), taps, dims[2], dims[3])
+	return Reshape(padAxis(prefix, 0, 0, dims[0]*dims[1]-taps), dims...)
 }
 
 // conv2DNative computes Conv2D with GoMLX's Convolve. With ConvNative,
