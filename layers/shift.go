@@ -7,8 +7,8 @@ import (
 // conv2DShift computes a stride-1 convolution of x [batch, height, width,
 // in] with the first taps taps of kernel [kh, kw, in, out] (see
 // Conv2DPaddedTaps), after zero padding of top, bottom, left and right, as
-// ConvShift describes. It returns [batch, height+top+
-// bottom-kh+1, width+left+right-kw+1, out].
+// ConvShift describes. It returns [batch, height+top+bottom-kh+1,
+// width+left+right-kw+1, out].
 //
 // The padded images are flattened into one column of pixels, [batch*hp*wp,
 // in] for the padded sizes hp and wp. In that column, tap (i, j) of every
@@ -40,7 +40,7 @@ func conv2DShift(x, kernel *Node, top, bottom, left, right, taps int) *Node {
 	column := Reshape(ZeroPad2D(xWithGradient, top, bottom, left, right), batch*canvas, inChannels)
 	shifted := make([]*Node, 0, taps)
 	for tap := range taps {
-		offset := (tap/kernelWidth)*paddedWidth + tap%kernelWidth
+		offset := tapOffset(tap, kernelWidth, paddedWidth)
 		// Row p of this block is column row p - lastTap + offset. The block
 		// has one image more than the column, (batch+1)*canvas rows, so
 		// that the output reshapes into whole images.
@@ -108,7 +108,7 @@ func shiftInputGradient(v, weights *Node, batch, inChannels, kernelWidth, padded
 	taps := weights.Shape().Dim(0) / inChannels
 	shifted := make([]*Node, 0, taps)
 	for tap := range taps {
-		offset := (tap/kernelWidth)*paddedWidth + tap%kernelWidth
+		offset := tapOffset(tap, kernelWidth, paddedWidth)
 		// Row canvas + q of this block is v's row q + lastTap - offset, so
 		// column row q lands one image further down, in [(batch+2)*canvas, out].
 		shifted = append(shifted, padAxis(v, 0, canvas-lastTap+offset, lastTap-offset))
@@ -118,4 +118,11 @@ func shiftInputGradient(v, weights *Node, batch, inChannels, kernelWidth, padded
 	grad := MatMul(patches, Reshape(transposed, taps*outChannels, inChannels)) // [(batch+2)*canvas, in]
 	grad = Reshape(grad, batch+2, paddedHeight, paddedWidth, inChannels)
 	return cropGradient(grad, map[int][2]int{0: {1, batch + 1}, 1: {top, top + height}, 2: {left, left + width}})
+}
+
+// tapOffset returns the distance from a kernel's first tap to its tap
+// number tap (row-major, kernelWidth taps per row), in pixels of the
+// flattened padded image, whose rows are paddedWidth pixels long.
+func tapOffset(tap, kernelWidth, paddedWidth int) int {
+	return (tap/kernelWidth)*paddedWidth + tap%kernelWidth
 }

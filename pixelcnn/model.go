@@ -78,21 +78,16 @@ func MaskValues(kernel, inChannels, outChannels, groups int, maskType MaskType) 
 
 // maskedConv applies a kernel x kernel masked convolution (kernel odd) with
 // bias to x [batch, rows, width, in], creating "weights" and "biases" in
-// scope. Only the kernel's top kernel/2+1 rows are stored and computed,
-// because the mask zeroes the rows below the centre.
+// scope. Only the kernel's top kernel/2+1 rows are stored, because the
+// mask zeroes the rows below the centre, and only the taps up to the last
+// one the mask lets through are computed (see usedTaps).
 //
 // When shrink is false the input gets kernel/2 rows of zero padding on top,
 // and the output has the same size as x. When shrink is true there is no
 // top padding and the output loses the kernel/2 top rows: the caller has
 // already supplied the rows above (see network).
 func maskedConv(scope *model.Scope, x *Node, outChannels, kernel, groups int, maskType MaskType, shrink bool) *Node {
-	return maskedConvInit(scope, x, outChannels, kernel, groups, maskType, shrink, 1)
-}
-
-// maskedConvInit is maskedConv with the initial weights scaled by
-// initScale; 0 starts the layer at all-zero weights and biases.
-func maskedConvInit(scope *model.Scope, x *Node, outChannels, kernel, groups int, maskType MaskType, shrink bool, initScale float64) *Node {
-	kernelNode, biases := maskedKernel(scope, x, outChannels, kernel, groups, maskType, initScale)
+	kernelNode, biases := maskedKernel(scope, x, outChannels, kernel, groups, maskType, 1)
 	half := kernel / 2
 	top := half
 	if shrink {
@@ -123,6 +118,8 @@ func usedTaps(kernel, inChannels, outChannels, groups int, maskType MaskType) in
 // maskedKernel returns the masked kernel [kernel/2+1, kernel, in, out] and
 // the biases [out] of the masked convolution in scope that reads x's
 // channels, creating the variables "weights" and "biases" on first use.
+// Their initial values are uniform in +-initScale/sqrt(fan-in), so 0 starts
+// them at zero.
 func maskedKernel(scope *model.Scope, x *Node, outChannels, kernel, groups int, maskType MaskType, initScale float64) (kernelNode, biases *Node) {
 	g := x.Graph()
 	inChannels := x.Shape().Dim(-1)

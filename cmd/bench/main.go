@@ -155,7 +155,10 @@ func main() {
 			peerRuns[m.name] = append(peerRuns[m.name], run)
 		}
 	}
-	if peerErr != nil {
+	switch {
+	case peerErr != nil && len(peerRuns) > 0:
+		fmt.Fprintln(os.Stderr, "bench: PyTorch peer failed, so the models after it have no ratio:", peerErr)
+	case peerErr != nil:
 		fmt.Fprintln(os.Stderr, "bench: PyTorch peer not run:", peerErr)
 	}
 

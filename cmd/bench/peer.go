@@ -47,8 +47,8 @@ func combinePeerRuns(runs []peerRun) peerResult {
 	}
 	result := peerResult{median: medianOf(defaults), maxRSS: defaultRSS}
 	result.defaultMedian = result.median
-	if len(tuned) > 0 && medianOf(tuned) < result.median {
-		result.median, result.maxRSS = medianOf(tuned), tunedRSS
+	if tunedMedian := medianOf(tuned); len(tuned) > 0 && tunedMedian < result.median {
+		result.median, result.maxRSS = tunedMedian, tunedRSS
 	}
 	return result
 }
