@@ -257,19 +257,24 @@ func conv2DIm2col(x, kernel *Node, stride, padding, taps int, impl ConvImpl) *No
 	}
 
 	padded := ZeroPad2D(x, padding, padding, padding, padding)
-	patches := make([]*Node, 0, taps)
-	for tap := range taps {
-		i, j := tap/kernelWidth, tap%kernelWidth
-		if stride == 1 {
-			patches = append(patches, cropAxes(padded, map[int][2]int{1: {i, i + outHeight}, 2: {j, j + outWidth}}))
-			continue
+	var patches []*Node
+	if stride == 1 {
+		windows := make([]map[int][2]int, taps)
+		for tap := range taps {
+			i, j := tap/kernelWidth, tap%kernelWidth
+			windows[tap] = map[int][2]int{1: {i, i + outHeight}, 2: {j, j + outWidth}}
 		}
-		rows := AxisRange(i, i+stride*(outHeight-1)+1).Stride(stride)
-		cols := AxisRange(j, j+stride*(outWidth-1)+1).Stride(stride)
-		patches = append(patches, Slice(padded, AxisRange(), rows, cols, AxisRange()))
+		patches = cropsOf(padded, windows)
+	} else {
+		for tap := range taps {
+			i, j := tap/kernelWidth, tap%kernelWidth
+			rows := AxisRange(i, i+stride*(outHeight-1)+1).Stride(stride)
+			cols := AxisRange(j, j+stride*(outWidth-1)+1).Stride(stride)
+			patches = append(patches, Slice(padded, AxisRange(), rows, cols, AxisRange()))
+		}
 	}
 	// Column order (i, j, c) matches the row-major flattening of the kernel.
-	columns := Concatenate(patches, -1) // [batch, outHeight, outWidth, taps*inChannels]
+	columns := concatenate(patches, 3) // [batch, outHeight, outWidth, taps*inChannels]
 	columns = Reshape(columns, batch*outHeight*outWidth, taps*inChannels)
 	out := matMul(columns, tapWeights(kernel, taps)) // [batch*outHeight*outWidth, outChannels]
 	return Reshape(out, batch, outHeight, outWidth, outChannels)
@@ -311,10 +316,20 @@ func conv2DSpaceToDepth(x, kernel *Node, padding, outHeight, outWidth int, impl 
 // ZeroPad2D pads the two spatial axes of x [batch, height, width, channels]
 // with zeros: top, bottom, left and right give the number of rows or columns
 // added on each side. It is built with Concatenate (see the package
-// documentation).
+// documentation). On the pure Go backend its gradient is one crop of the
+// output gradient (cropGradient): GoMLX's own gradient of Concatenate is a
+// Slice per part, which that backend copies one element at a time.
 func ZeroPad2D(x *Node, top, bottom, left, right int) *Node {
-	x = padAxis(x, 1, top, bottom)
-	return padAxis(x, 2, left, right)
+	pad := func(x *Node) *Node {
+		return padAxis(padAxis(x, 1, top, bottom), 2, left, right)
+	}
+	if !onGoBackend(x.Graph()) || top+bottom+left+right == 0 {
+		return pad(x)
+	}
+	kept := map[int][2]int{1: {top, top + x.Shape().Dim(1)}, 2: {left, left + x.Shape().Dim(2)}}
+	return withInputGradient(x, pad, func(_, v *Node) *Node {
+		return cropGradient(v, kept)
+	})
 }
 
 // padAxis concatenates zero blocks before and after x along axis.
@@ -392,12 +407,14 @@ func UpConv2D(x, kernel *Node, impl ConvImpl) *Node {
 
 	windows := conv2DIm2col(x, phaseKernel, 1, 1, 4, resolved) // [batch, height+1, width+1, 4*out]
 	windows = Reshape(windows, batch, height+1, width+1, 2, 2, outChannels)
-	var phases [2][2]*Node
+	ranges := make([]map[int][2]int, 0, 4)
 	for a := range 2 {
 		for b := range 2 {
-			phases[a][b] = cropAxes(windows, map[int][2]int{1: {a, a + height}, 2: {b, b + width}, 3: {a, a + 1}, 4: {b, b + 1}})
+			ranges = append(ranges, map[int][2]int{1: {a, a + height}, 2: {b, b + width}, 3: {a, a + 1}, 4: {b, b + 1}})
 		}
 	}
+	crops := cropsOf(windows, ranges)
+	phases := [2][2]*Node{{crops[0], crops[1]}, {crops[2], crops[3]}}
 	return interleavePhases(phases)
 }
 
@@ -429,6 +446,31 @@ func interleavePhases(phases [2][2]*Node) *Node {
 	// Backpropagation reaches this identity before the phases' identities,
 	// so v is set when their gradients are built.
 	return IdentityWithCustomGradient(out, func(_, outputGrad *Node) *Node {
+		v = outputGrad
+		return outputGrad
+	})
+}
+
+// concatenate is Concatenate(parts, axis) whose gradient reaches each part
+// as a crop of the output gradient (cropGradient), where GoMLX's own
+// gradient is one Slice per part. axis must be >= 0.
+func concatenate(parts []*Node, axis int) *Node {
+	if !onGoBackend(parts[0].Graph()) {
+		return Concatenate(parts, axis)
+	}
+	var v *Node // gradient of the output, set during backpropagation
+	withGradients := make([]*Node, len(parts))
+	start := 0
+	for i, part := range parts {
+		kept := map[int][2]int{axis: {start, start + part.Shape().Dim(axis)}}
+		start += part.Shape().Dim(axis)
+		withGradients[i] = IdentityWithCustomGradient(part, func(_, _ *Node) *Node {
+			return cropGradient(v, kept)
+		})
+	}
+	// Backpropagation reaches this identity before the parts' identities,
+	// so v is set when their gradients are built.
+	return IdentityWithCustomGradient(Concatenate(withGradients, axis), func(_, outputGrad *Node) *Node {
 		v = outputGrad
 		return outputGrad
 	})

@@ -40,6 +40,62 @@ func cropAxes(x *Node, ranges map[int][2]int) *Node {
 	})
 }
 
+// cropsOf returns one cropAxes of x per entry of ranges. On the pure Go
+// backend x gets one custom gradient for all the crops, the sum of their
+// output gradients padded back. One cropAxes per crop would wrap x in one
+// identity per crop, and the pure Go backend copies x for each identity but
+// the last, since x is still read by the others.
+func cropsOf(x *Node, ranges []map[int][2]int) []*Node {
+	crops := make([]*Node, len(ranges))
+	if !onGoBackend(x.Graph()) {
+		for i, r := range ranges {
+			crops[i] = Slice(x, axisRanges(x, r)...)
+		}
+		return crops
+	}
+	zero := ScalarZero(x.Graph(), x.DType())
+	gradients := make([]*Node, len(ranges)) // of each crop, set during backpropagation
+	uncrops := make([][]PadAxis, len(ranges))
+	xWithGradient := IdentityWithCustomGradient(x, func(_, _ *Node) *Node {
+		var sum *Node
+		for i, v := range gradients {
+			if v == nil {
+				continue
+			}
+			padded := Pad(v, zero, uncrops[i]...)
+			if sum == nil {
+				sum = padded
+			} else {
+				sum = Add(sum, padded)
+			}
+		}
+		if sum == nil {
+			return ZerosLike(x)
+		}
+		return sum
+	})
+	// As in cropAxes, each Pad reads a StopGradient copy, and a zero
+	// computed from one element gives backpropagation its path to x.
+	first := make([]SliceAxisSpec, x.Rank())
+	for axis := range first {
+		first[axis] = AxisElem(0)
+	}
+	element := Slice(xWithGradient, first...)
+	link := Reshape(Where(Const(x.Graph(), true), ZerosLike(element), element))
+	for i, r := range ranges {
+		crop, uncrop := cropConfigs(x, r)
+		uncrops[i] = uncrop
+		// Backpropagation reaches this identity before xWithGradient, its
+		// input's input, so gradients[i] is set when x's gradient is built.
+		crops[i] = IdentityWithCustomGradient(Add(Pad(StopGradient(xWithGradient), zero, crop...), link),
+			func(_, outputGrad *Node) *Node {
+				gradients[i] = outputGrad
+				return outputGrad
+			})
+	}
+	return crops
+}
+
 // cropGradient crops v as cropAxes does, in graphs that are not
 // differentiated, such as the gradients built by hand in this package. It
 // is a Pad of negative amounts on the pure Go backend and a Slice elsewhere.

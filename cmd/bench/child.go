@@ -56,7 +56,7 @@ type childRun struct {
 }
 
 // runChild is the child's side of runInChild.
-func runChild(model, config string, images *dataset.Images, convImpl string, warmup, steps int) error {
+func runChild(model, config string, images *dataset.Images, convImpl string, warmup, steps int, cpuProfile string) error {
 	var chosen *benchModel
 	for i := range models {
 		if models[i].name == model {
@@ -77,7 +77,7 @@ func runChild(model, config string, images *dataset.Images, convImpl string, war
 	}
 	defer cleanup()
 	fmt.Fprintf(os.Stderr, "bench: %s on %s: %d warm-up and %d timed steps\n", model, b.String(), warmup, steps)
-	durations, err := timeSteps(warmup, steps, step)
+	durations, err := timeSteps(warmup, steps, step, cpuProfile)
 	if err != nil {
 		return fmt.Errorf("%s on %s: %w", model, b.String(), err)
 	}

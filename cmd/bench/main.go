@@ -18,6 +18,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -96,6 +97,7 @@ func main() {
 	rounds := flag.Int("rounds", 1, "times to time every model, each time on every backend and then with the peer; the step times of all rounds are pooled")
 	convImpl := flag.String("conv_impl", "auto", "convolution implementation for every model: auto, native, im2col, shift or hybrid; native and hybrid take seconds per step on the pure Go backend")
 	child := flag.String("child", "", "internal: time only this model, on the first backend, and print the result as JSON")
+	cpuProfile := flag.String("cpuprofile", "", "with -child: write a pprof CPU profile of the timed steps to this file")
 	write := flag.String("write", "", "also write the table as Markdown to this file (e.g. docs/benchmarks.md), when every model ran on the default backends")
 	cli.SetUsage("time the training step of every model on each available backend, beside the PyTorch peer when -torch is given",
 		"go run ./cmd/bench", "go run ./cmd/bench -models DCGAN,VAE -steps 20 -write docs/benchmarks.md")
@@ -103,6 +105,9 @@ func main() {
 
 	if *steps < 3 || *warmup < 1 || *rounds < 1 {
 		fail(fmt.Errorf("-steps must be >= 3, -warmup >= 1 and -rounds >= 1, got %d, %d and %d", *steps, *warmup, *rounds))
+	}
+	if *cpuProfile != "" && *child == "" {
+		fail(errors.New("-cpuprofile profiles one model: give it with -child, e.g. -child DCGAN -backends go"))
 	}
 	configs, err := backendConfigs(*backends)
 	if err != nil {
@@ -114,7 +119,7 @@ func main() {
 		if err != nil {
 			fail(err)
 		}
-		if err := runChild(*child, configs[0], images, *convImpl, *warmup, *steps); err != nil {
+		if err := runChild(*child, configs[0], images, *convImpl, *warmup, *steps, *cpuProfile); err != nil {
 			fail(err)
 		}
 		return
@@ -280,11 +285,24 @@ func buildDCGANWith(b compute.Backend, images *dataset.Images, convImpl, policy 
 	return step, cfg.StepFLOPs(), cleanup, nil
 }
 
-func timeSteps(warmup, steps int, step func() error) ([]time.Duration, error) {
+// When cpuProfile is not empty, it writes a pprof CPU profile of the timed
+// steps (not the warm-up) to that file.
+func timeSteps(warmup, steps int, step func() error, cpuProfile string) ([]time.Duration, error) {
 	for range warmup {
 		if err := step(); err != nil {
 			return nil, err
 		}
+	}
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return nil, fmt.Errorf("creating the CPU profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, fmt.Errorf("starting the CPU profile %s: %w", cpuProfile, err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	durations := make([]time.Duration, steps)
 	for i := range durations {
