@@ -246,6 +246,14 @@ func conv2DIm2col(x, kernel *Node, stride, padding, taps int, impl ConvImpl) *No
 		return Reshape(out, batch, outHeight, outWidth, outChannels)
 	}
 
+	if padding == 0 && taps == kernelHeight*kernelWidth &&
+		kernelHeight == x.Shape().Dim(1) && kernelWidth == x.Shape().Dim(2) {
+		// The kernel covers the whole image once, as the DCGAN
+		// discriminator's last layer does: each image is one patch.
+		flat := Reshape(x, batch, kernelHeight*kernelWidth*inChannels)
+		out := matMul(flat, Reshape(kernel, kernelHeight*kernelWidth*inChannels, outChannels))
+		return Reshape(out, batch, 1, 1, outChannels)
+	}
 	if stride == 2 && kernelHeight%2 == 0 && kernelWidth%2 == 0 {
 		return conv2DSpaceToDepth(x, kernel, padding, outHeight, outWidth, impl)
 	}
