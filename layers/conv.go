@@ -177,7 +177,7 @@ func Conv2DPaddedTaps(x, kernel *Node, top, bottom, left, right, taps int, impl 
 	case resolved == ConvNative || (resolved == ConvHybrid && !oneByOne):
 		return conv2DNativeStride1(x, zeroTapsFrom(kernel, taps), top, bottom, left, right)
 	case resolved == ConvShift && !oneByOne &&
-		shiftPays(x.Shape().Dim(0), paddedHeight, paddedWidth, outHeight, outWidth, kernel.Shape().Dim(3)):
+		shiftPays(x.Shape().Dim(0), paddedHeight, paddedWidth, outHeight, outWidth):
 		return conv2DShift(x, kernel, top, bottom, left, right, taps)
 	}
 	return conv2DIm2col(ZeroPad2D(x, top, bottom, left, right), kernel, 1, 0, taps, resolved)
@@ -260,7 +260,7 @@ func conv2DIm2col(x, kernel *Node, stride, padding, taps int, impl ConvImpl) *No
 	if stride == 1 && impl == ConvHybrid {
 		return conv2DNativeStride1(x, zeroTapsFrom(kernel, taps), padding, padding, padding, padding)
 	}
-	if stride == 1 && impl == ConvShift && shiftPays(batch, x.Shape().Dim(1)+2*padding, x.Shape().Dim(2)+2*padding, outHeight, outWidth, outChannels) {
+	if stride == 1 && impl == ConvShift && shiftPays(batch, x.Shape().Dim(1)+2*padding, x.Shape().Dim(2)+2*padding, outHeight, outWidth) {
 		return conv2DShift(x, kernel, padding, padding, padding, padding, taps)
 	}
 

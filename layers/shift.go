@@ -69,30 +69,24 @@ func conv2DShift(x, kernel *Node, top, bottom, left, right, taps int) *Node {
 // v0.1.2 took 411, 377, 380 and 411 ms, and the PixelCNN 28x28x1 step 577,
 // 479, 472 and 520 ms. With v0.1.14, 1.3 and 1.6 gave 238 and 248 ms for
 // DCGAN, and 98 and 111 ms for the VAE.
+//
+// Layers just above the bound, such as CycleGAN's residual blocks
+// (16x16x64 outputs, 1.34), once used shifts too, while im2col's crops
+// were differentiated through Slices. Since they are differentiated
+// through Pad (see cropsOf and concatenate), im2col is the faster of the
+// two for them: CycleGAN's step took 516 to 533 ms against 534 to 565 in
+// alternating runs on the Go backend.
 const maxShiftOverhead = 1.3
 
 // shiftPays reports whether conv2DShift is worth its extra MatMul rows for
 // padded images of paddedHeight x paddedWidth and outputs of outHeight x
-// outWidth x outChannels. It is when the rows are at most maxShiftOverhead
-// times those of plain im2col, or within shiftRowBudget. Small images have
-// mostly border windows: 4x4 outputs of a 3x3 kernel cost (17*36)/(16*16) =
-// 2.4 times the rows.
-func shiftPays(batch, paddedHeight, paddedWidth, outHeight, outWidth, outChannels int) bool {
+// outWidth. It is when the rows are at most maxShiftOverhead times those
+// of plain im2col. Small images have mostly border windows: 4x4 outputs of
+// a 3x3 kernel cost (17*36)/(16*16) = 2.4 times the rows.
+func shiftPays(batch, paddedHeight, paddedWidth, outHeight, outWidth int) bool {
 	rows := float64((batch + 1) * paddedHeight * paddedWidth)
-	overhead := rows / float64(batch*outHeight*outWidth)
-	return overhead <= maxShiftOverhead || (overhead-1)*float64(outChannels) <= shiftRowBudget
+	return rows <= maxShiftOverhead*float64(batch*outHeight*outWidth)
 }
-
-// shiftRowBudget admits layers above maxShiftOverhead whose extra rows cost
-// little: those where (overhead - 1) times the output channels is at most
-// this. The extra rows cost multiply-adds in proportion to the output
-// channels, while the Slices that im2col needs instead do not depend on
-// them. With gomlx/compute v0.1.14 on the Go backend, budgets of 0, 30
-// and 50 gave CycleGAN steps of 705, 650 and 661 ms: its residual blocks
-// (16x16x64 outputs, overhead 1.34) then use shifts. The PixelCNN 28x28x1
-// step (first layer: 1.43 with 64 channels) took 279, 286 and 281 ms, and
-// DCGAN 238, 236 and 235 ms, so 25 keeps PixelCNN's first layer on im2col.
-const shiftRowBudget = 25
 
 // shiftInputGradient returns the gradient of conv2DShift with respect to
 // its unpadded input, [batch, height, width, in], given v, the gradient of
