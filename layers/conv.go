@@ -334,9 +334,9 @@ func ZeroPad2D(x *Node, top, bottom, left, right int) *Node {
 	if !onGoBackend(x.Graph()) || top+bottom+left+right == 0 {
 		return pad(x)
 	}
-	kept := map[int][2]int{1: {top, top + x.Shape().Dim(1)}, 2: {left, left + x.Shape().Dim(2)}}
+	original := map[int][2]int{1: {top, top + x.Shape().Dim(1)}, 2: {left, left + x.Shape().Dim(2)}}
 	return withInputGradient(x, pad, func(_, v *Node) *Node {
-		return cropGradient(v, kept)
+		return cropGradient(v, original)
 	})
 }
 
@@ -470,10 +470,10 @@ func concatenate(parts []*Node, axis int) *Node {
 	withGradients := make([]*Node, len(parts))
 	start := 0
 	for i, part := range parts {
-		kept := map[int][2]int{axis: {start, start + part.Shape().Dim(axis)}}
+		partRange := map[int][2]int{axis: {start, start + part.Shape().Dim(axis)}}
 		start += part.Shape().Dim(axis)
 		withGradients[i] = IdentityWithCustomGradient(part, func(_, _ *Node) *Node {
-			return cropGradient(v, kept)
+			return cropGradient(v, partRange)
 		})
 	}
 	// Backpropagation reaches this identity before the parts' identities,

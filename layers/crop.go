@@ -53,6 +53,7 @@ func cropsOf(x *Node, ranges []map[int][2]int) []*Node {
 		}
 		return crops
 	}
+
 	zero := ScalarZero(x.Graph(), x.DType())
 	gradients := make([]*Node, len(ranges)) // of each crop, set during backpropagation
 	uncrops := make([][]PadAxis, len(ranges))
@@ -74,6 +75,7 @@ func cropsOf(x *Node, ranges []map[int][2]int) []*Node {
 		}
 		return sum
 	})
+
 	// As in cropAxes, each Pad reads a StopGradient copy, and a zero
 	// computed from one element gives backpropagation its path to x.
 	first := make([]SliceAxisSpec, x.Rank())
@@ -82,6 +84,7 @@ func cropsOf(x *Node, ranges []map[int][2]int) []*Node {
 	}
 	element := Slice(xWithGradient, first...)
 	link := Reshape(Where(Const(x.Graph(), true), ZerosLike(element), element))
+
 	for i, r := range ranges {
 		crop, uncrop := cropConfigs(x, r)
 		uncrops[i] = uncrop

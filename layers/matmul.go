@@ -66,9 +66,10 @@ func weightGradientByTranspose(a, v *Node) *Node {
 //
 // The pure Go backend of gomlx/compute v0.1.14 transposes in 32x32 tiles
 // and writes each tile's rows at a stride of rows*4 bytes. When rows is a
-// multiple of 1024 that stride is a multiple of 4 KiB, every row of a tile
-// falls in the same cache set, and the transpose runs 4 to 8 times slower
-// than for nearby sizes (16384x64: 4.5 ms, 12544x64: 0.47 ms). For those
+// multiple of 1024, that stride is a multiple of 4 KiB and every row of a
+// tile falls in the same cache set. Such transposes then take 4 to 8 times
+// longer per value than for nearby sizes (16384x64: 4.5 ms, 12544x64: 0.47
+// ms, on a 2-core Intel Xeon). For those
 // sizes it multiplies the identity [columns, columns] by x laid out as the
 // transposed right operand of a MatMul, which the MatMul's packing reads
 // in order: 1.1 ms for 16384x64, 3.3 against 9.1 ms for 16384x128. The

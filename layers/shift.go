@@ -74,7 +74,7 @@ func conv2DShift(x, kernel *Node, top, bottom, left, right, taps int) *Node {
 // (16x16x64 outputs, 1.34), once used shifts too, while im2col's crops
 // were differentiated through Slices. Since they are differentiated
 // through Pad (see cropsOf and concatenate), im2col is the faster of the
-// two for them: CycleGAN's step took 516 to 533 ms against 534 to 565 in
+// two for them: CycleGAN's step took 520 to 550 ms against 534 to 565 in
 // alternating runs on the Go backend.
 const maxShiftOverhead = 1.3
 
