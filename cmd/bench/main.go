@@ -107,7 +107,7 @@ func main() {
 		fail(fmt.Errorf("-steps must be >= 3, -warmup >= 1 and -rounds >= 1, got %d, %d and %d", *steps, *warmup, *rounds))
 	}
 	if *cpuProfile != "" && *child == "" {
-		fail(errors.New("-cpuprofile profiles one model: give it with -child, e.g. -child DCGAN -backends go"))
+		fail(errors.New("-cpuprofile needs -child, because it profiles one model on one backend: add e.g. -child DCGAN -backends go"))
 	}
 	configs, err := backendConfigs(*backends)
 	if err != nil {

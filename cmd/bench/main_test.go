@@ -23,6 +23,7 @@ func TestTimeStepsWritesCPUProfile(t *testing.T) {
 		}
 		return nil
 	}
+
 	durations, err := timeSteps(1, 3, step, path)
 	if err != nil {
 		t.Fatal(err)
@@ -30,6 +31,7 @@ func TestTimeStepsWritesCPUProfile(t *testing.T) {
 	if calls != 4 || len(durations) != 3 {
 		t.Fatalf("got %d calls and %d durations, want 4 calls (1 warm-up) and 3 durations", calls, len(durations))
 	}
+
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
