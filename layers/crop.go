@@ -20,24 +20,7 @@ import (
 // path to x's custom gradient. The sum costs one pass over the output, at
 // AVX-512 speed. Other backends get a plain Slice.
 func cropAxes(x *Node, ranges map[int][2]int) *Node {
-	if !onGoBackend(x.Graph()) {
-		return Slice(x, axisRanges(x, ranges)...)
-	}
-	crop, uncrop := cropConfigs(x, ranges)
-	zero := ScalarZero(x.Graph(), x.DType())
-	return withInputGradient(x, func(x *Node) *Node {
-		first := make([]SliceAxisSpec, x.Rank())
-		for axis := range first {
-			first[axis] = AxisElem(0)
-		}
-		element := Slice(x, first...)
-		// Where with a constant true condition gives exactly 0, even when x
-		// holds NaN or Inf, and still has a gradient path to x.
-		link := Reshape(Where(Const(x.Graph(), true), ZerosLike(element), element))
-		return Add(Pad(StopGradient(x), zero, crop...), link)
-	}, func(_, v *Node) *Node {
-		return Pad(v, zero, uncrop...)
-	})
+	return cropsOf(x, []map[int][2]int{ranges})[0]
 }
 
 // cropsOf returns one cropAxes of x per entry of ranges. On the pure Go
@@ -83,6 +66,8 @@ func cropsOf(x *Node, ranges []map[int][2]int) []*Node {
 		first[axis] = AxisElem(0)
 	}
 	element := Slice(xWithGradient, first...)
+	// Where with a constant true condition gives exactly 0, even when x
+	// holds NaN or Inf, and still has a gradient path to x.
 	link := Reshape(Where(Const(x.Graph(), true), ZerosLike(element), element))
 
 	for i, r := range ranges {

@@ -69,11 +69,11 @@ func weightGradientByTranspose(a, v *Node) *Node {
 // multiple of 1024, that stride is a multiple of 4 KiB and every row of a
 // tile falls in the same cache set. Such transposes then take 4 to 8 times
 // longer per value than for nearby sizes (16384x64: 4.5 ms, 12544x64: 0.47
-// ms, on a 2-core Intel Xeon). For those
-// sizes it multiplies the identity [columns, columns] by x laid out as the
-// transposed right operand of a MatMul, which the MatMul's packing reads
-// in order: 1.1 ms for 16384x64, 3.3 against 9.1 ms for 16384x128. The
-// products are exact, as long as x holds no Inf or NaN.
+// ms, on a 2-core Intel Xeon). For those sizes it multiplies the identity
+// [columns, columns] by x laid out as the transposed right operand of a
+// MatMul, which the MatMul's packing reads in order: 1.1 ms for 16384x64,
+// 3.3 against 9.1 ms for 16384x128. The products are exact, as long as x
+// holds no Inf or NaN.
 func transpose2D(x *Node) *Node {
 	rows, columns := x.Shape().Dim(0), x.Shape().Dim(1)
 	if rows%1024 != 0 {
