@@ -14,11 +14,12 @@ import (
 // those of GoMLX's MatMul. It covers a weight matrix narrower and one wider
 // than its input, the two branches of weightGradientByTranspose, and checks
 // that branch against the dot product that other backends get. With 2048
-// rows, transpose2D multiplies by the identity instead of transposing.
+// rows, transpose2D multiplies by the identity instead of transposing. A
+// single output column takes the element-wise weight gradient.
 func TestMatMulGradients(t *testing.T) {
 	backend := testutil.GoBackend(t)
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, dims := range [][3]int{{37, 24, 5}, {37, 5, 24}, {2048, 24, 5}, {2048, 5, 24}} {
+	for _, dims := range [][3]int{{37, 24, 5}, {37, 5, 24}, {2048, 24, 5}, {2048, 5, 24}, {37, 24, 1}, {2048, 64, 1}} {
 		m, k, n := dims[0], dims[1], dims[2]
 		a, b, w := randomTensor(rng, m, k), randomTensor(rng, k, n), randomTensor(rng, m, n)
 		outputs := MustExecOnceN(backend, func(a, b, w *Node) []*Node {
