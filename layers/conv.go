@@ -10,8 +10,9 @@
 // by one MatMul, after space-to-depth for even kernels. The pure Go
 // backend's own convolution is a serial loop, while its MatMul runs in
 // parallel and, built with GOEXPERIMENT=simd, with AVX-512. On the pure Go
-// backend the patches of stride-1 convolutions are built from row shifts
-// (ConvShift), because its Slice copies one element at a time. On XLA,
+// backend the patches of stride-1 convolutions are copied by one
+// GatherSlices, a kernel row of each window at a time (ConvGather), because
+// its Slice copies one element at a time. On XLA,
 // stride-1 convolutions use XLA's own (ConvHybrid), which measured faster
 // than im2col there. Zero padding is built with Concatenate, which had a
 // gradient before graph.Pad did (GoMLX v0.28.2). Crops use Pad on the pure
@@ -31,8 +32,8 @@ type ConvImpl int
 
 const (
 	// ConvAuto uses ConvNative on accelerators (a backend whose description
-	// names CUDA, a GPU, ROCm or a TPU), ConvShift on the pure Go backend and
-	// ConvHybrid elsewhere (XLA on CPU). On these 2-core CPUs the XLA DCGAN
+	// names CUDA, a GPU, ROCm or a TPU), ConvGather on the pure Go backend
+	// and ConvHybrid elsewhere (XLA on CPU). On these 2-core CPUs the XLA DCGAN
 	// step took 125 ms with ConvHybrid, 145 ms with ConvIm2col and about 400
 	// ms with ConvNative, whose strided convolutions are slow. On the pure Go
 	// backend ConvNative is a serial loop, about 10 times slower than im2col.
@@ -54,6 +55,12 @@ const (
 	// the pure Go backend, whose convolution is a serial loop, a DCGAN step
 	// took about 16 s.
 	ConvHybrid
+	// ConvGather is ConvIm2col with the receptive fields of a stride-1
+	// convolution copied by one GatherSlices (see conv2DGather), and a
+	// custom input gradient built the same way. Strided convolutions and
+	// 1x1 kernels are computed as with ConvIm2col, and so are paddings
+	// larger than the kernel less one.
+	ConvGather
 )
 
 // String returns the name used in flags and benchmark tables.
@@ -69,18 +76,21 @@ func (impl ConvImpl) String() string {
 		return "shift"
 	case ConvHybrid:
 		return "hybrid"
+	case ConvGather:
+		return "gather"
 	}
 	return fmt.Sprintf("ConvImpl(%d)", int(impl))
 }
 
-// ParseConvImpl parses "auto", "native", "im2col", "shift" or "hybrid".
+// ParseConvImpl parses "auto", "native", "im2col", "shift", "gather" or
+// "hybrid".
 func ParseConvImpl(name string) (ConvImpl, error) {
-	for _, impl := range []ConvImpl{ConvAuto, ConvNative, ConvIm2col, ConvShift, ConvHybrid} {
+	for _, impl := range []ConvImpl{ConvAuto, ConvNative, ConvIm2col, ConvShift, ConvGather, ConvHybrid} {
 		if impl.String() == name {
 			return impl, nil
 		}
 	}
-	return ConvAuto, fmt.Errorf("layers: invalid convolution implementation %q: valid values are auto, native, im2col, shift and hybrid", name)
+	return ConvAuto, fmt.Errorf("layers: invalid convolution implementation %q: valid values are auto, native, im2col, shift, gather and hybrid", name)
 }
 
 // resolve turns ConvAuto into the implementation for g's backend.
@@ -95,7 +105,7 @@ func (impl ConvImpl) resolve(g *Graph) ConvImpl {
 		}
 	}
 	if onGoBackend(g) {
-		return ConvShift
+		return ConvGather
 	}
 	return ConvHybrid
 }
@@ -179,6 +189,9 @@ func Conv2DPaddedTaps(x, kernel *Node, top, bottom, left, right, taps int, impl 
 	case resolved == ConvShift && !oneByOne &&
 		shiftPays(x.Shape().Dim(0), paddedHeight, paddedWidth, outHeight, outWidth):
 		return conv2DShift(x, kernel, top, bottom, left, right, taps)
+	case resolved == ConvGather && !oneByOne &&
+		gatherFits(kernel.Shape().Dim(0), kernel.Shape().Dim(1), top, bottom, left, right):
+		return conv2DGather(x, kernel, top, bottom, left, right, taps)
 	}
 	return conv2DIm2col(ZeroPad2D(x, top, bottom, left, right), kernel, 1, 0, taps, resolved)
 }
@@ -230,7 +243,7 @@ func conv2DNative(x, kernel *Node, stride, padding int) *Node {
 
 // conv2DIm2col computes Conv2D as one MatMul over the gathered patches of
 // the kernel's first taps taps (see Conv2DPaddedTaps). Strides above 1 need
-// taps = kh*kw. impl is ConvIm2col, ConvShift or ConvHybrid, which change
+// taps = kh*kw. impl is ConvIm2col, ConvShift, ConvGather or ConvHybrid, which change
 // how stride-1 convolutions larger than 1x1 are computed (see each).
 func conv2DIm2col(x, kernel *Node, stride, padding, taps int, impl ConvImpl) *Node {
 	batch := x.Shape().Dim(0)
@@ -259,6 +272,9 @@ func conv2DIm2col(x, kernel *Node, stride, padding, taps int, impl ConvImpl) *No
 	}
 	if stride == 1 && impl == ConvHybrid {
 		return conv2DNativeStride1(x, zeroTapsFrom(kernel, taps), padding, padding, padding, padding)
+	}
+	if stride == 1 && impl == ConvGather && gatherFits(kernelHeight, kernelWidth, padding, padding, padding, padding) {
+		return conv2DGather(x, kernel, padding, padding, padding, padding, taps)
 	}
 	if stride == 1 && impl == ConvShift && shiftPays(batch, x.Shape().Dim(1)+2*padding, x.Shape().Dim(2)+2*padding, outHeight, outWidth) {
 		return conv2DShift(x, kernel, padding, padding, padding, padding, taps)

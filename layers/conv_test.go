@@ -58,7 +58,7 @@ func maxAbsDiff(t *testing.T, name string, got, want *tensors.Tensor) float64 {
 // conv2DNative for why GoMLX's input gradient is not the reference), using
 // sum(output * projection) with a random projection as the loss.
 func TestConv2DMatchesGoMLX(t *testing.T) {
-	testConv2DMatchesGoMLX(t, testutil.GoBackend(t), []ConvImpl{ConvIm2col, ConvShift, ConvHybrid, ConvNative})
+	testConv2DMatchesGoMLX(t, testutil.GoBackend(t), []ConvImpl{ConvIm2col, ConvShift, ConvGather, ConvHybrid, ConvNative})
 }
 
 // TestConv2DMatchesGoMLXOnXLA runs the same comparison on XLA, where
@@ -240,7 +240,7 @@ func TestNormsMatchAutodiff(t *testing.T) {
 }
 
 func TestParseConvImpl(t *testing.T) {
-	for _, impl := range []ConvImpl{ConvAuto, ConvNative, ConvIm2col, ConvShift, ConvHybrid} {
+	for _, impl := range []ConvImpl{ConvAuto, ConvNative, ConvIm2col, ConvShift, ConvGather, ConvHybrid} {
 		got, err := ParseConvImpl(impl.String())
 		if err != nil || got != impl {
 			t.Errorf("ParseConvImpl(%q) = %v, %v; want %v", impl.String(), got, err, impl)
@@ -251,14 +251,14 @@ func TestParseConvImpl(t *testing.T) {
 	}
 }
 
-// TestConvAutoOnGoBackend checks that ConvAuto picks ConvShift on the pure
+// TestConvAutoOnGoBackend checks that ConvAuto picks ConvGather on the pure
 // Go backend and leaves explicit choices alone.
 func TestConvAutoOnGoBackend(t *testing.T) {
 	g := NewGraph(testutil.GoBackend(t), "resolve")
-	if got := ConvAuto.resolve(g); got != ConvShift {
-		t.Errorf("ConvAuto on the Go backend resolves to %s, want shift", got)
+	if got := ConvAuto.resolve(g); got != ConvGather {
+		t.Errorf("ConvAuto on the Go backend resolves to %s, want gather", got)
 	}
-	for _, impl := range []ConvImpl{ConvNative, ConvIm2col, ConvShift, ConvHybrid} {
+	for _, impl := range []ConvImpl{ConvNative, ConvIm2col, ConvShift, ConvGather, ConvHybrid} {
 		if got := impl.resolve(g); got != impl {
 			t.Errorf("%s resolves to %s, want itself", impl, got)
 		}
@@ -310,7 +310,7 @@ func TestUpConv2DMatchesUpsampleThenConv(t *testing.T) {
 		want := run(func(x, kernel *Node) *Node {
 			return Convolve(Upsample2x(x), kernel).PaddingPerDim([][2]int{{1, 1}, {1, 1}}).Done()
 		})
-		for _, impl := range []ConvImpl{ConvIm2col, ConvShift, ConvHybrid, ConvNative} {
+		for _, impl := range []ConvImpl{ConvIm2col, ConvShift, ConvGather, ConvHybrid, ConvNative} {
 			got := run(func(x, kernel *Node) *Node { return UpConv2D(x, kernel, impl) })
 			for i, what := range []string{"output", "gradient of x", "gradient of kernel"} {
 				if diff := maxAbsDiff(t, what, got[i], want[i]); diff > 1e-4 {
@@ -358,7 +358,7 @@ func TestConv2DPaddedUnevenPadding(t *testing.T) {
 			mask := Const(x.Graph(), tensors.FromFlatDataAndDimensions(tapMask, c.kernelHeight, c.kernelWidth, 1, 1))
 			return Conv2D(ZeroPad2D(x, c.top, c.bottom, c.left, c.right), Mul(kernel, mask), 1, 0, ConvIm2col)
 		})
-		for _, impl := range []ConvImpl{ConvIm2col, ConvShift, ConvHybrid, ConvNative} {
+		for _, impl := range []ConvImpl{ConvIm2col, ConvShift, ConvGather, ConvHybrid, ConvNative} {
 			got := run(func(x, kernel *Node) *Node {
 				return Conv2DPaddedTaps(x, kernel, c.top, c.bottom, c.left, c.right, c.taps, impl)
 			})

@@ -92,7 +92,7 @@ type Config struct {
 	CheckpointEvery int `json:"checkpoint_every"`
 	// Seed fixes the weights, the data order and the samples. Default 1.
 	Seed int64 `json:"seed"`
-	// ConvImpl is "auto" (default), "native", "im2col", "shift" or "hybrid"; see layers.ConvImpl.
+	// ConvImpl is "auto" (default), "native", "im2col", "shift", "gather" or "hybrid"; see layers.ConvImpl.
 	ConvImpl string `json:"conv_impl"`
 }
 

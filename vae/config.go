@@ -89,7 +89,7 @@ type Config struct {
 	// Seed fixes the weight initialization, the noise and the data order.
 	// Default 1.
 	Seed int64 `json:"seed"`
-	// ConvImpl is "auto" (default), "native", "im2col", "shift" or "hybrid"; see layers.ConvImpl.
+	// ConvImpl is "auto" (default), "native", "im2col", "shift", "gather" or "hybrid"; see layers.ConvImpl.
 	ConvImpl string `json:"conv_impl"`
 }
 

@@ -95,7 +95,7 @@ func main() {
 	torchScript := flag.String("torch", "", "path to torch_reference.py; runs the PyTorch peer in the same run when -python can import torch")
 	python := flag.String("python", defaultPython(), "Python interpreter for the PyTorch peer")
 	rounds := flag.Int("rounds", 1, "times to time every model, each time on every backend and then with the peer; the step times of all rounds are pooled")
-	convImpl := flag.String("conv_impl", "auto", "convolution implementation for every model: auto, native, im2col, shift or hybrid; native and hybrid take seconds per step on the pure Go backend")
+	convImpl := flag.String("conv_impl", "auto", "convolution implementation for every model: auto, native, im2col, shift, gather or hybrid; native and hybrid take seconds per step on the pure Go backend")
 	child := flag.String("child", "", "time only this model, on the first backend, and print the result as JSON (the parent runs each model this way; give it yourself with -cpuprofile)")
 	cpuProfile := flag.String("cpuprofile", "", "with -child: write a pprof CPU profile of the timed steps to this file")
 	write := flag.String("write", "", "also write the table as Markdown to this file (e.g. docs/benchmarks.md), when every model ran on the default backends")

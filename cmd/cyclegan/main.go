@@ -59,7 +59,7 @@ func run() error {
 	logEvery := flag.Int("log_every", 0, "append the losses to losses.csv every N iterations (default: the preset's)")
 	checkpointEvery := flag.Int("checkpoint_every", 0, "save a checkpoint every N iterations (default: the preset's)")
 	seed := flag.Int64("seed", defaults.Seed, "random seed of the weights and the data order")
-	convImpl := flag.String("conv_impl", defaults.ConvImpl, "convolution: auto, native, im2col, shift or hybrid; native and hybrid take seconds per step on the pure Go backend")
+	convImpl := flag.String("conv_impl", defaults.ConvImpl, "convolution: auto, native, im2col, shift, gather or hybrid; native and hybrid take seconds per step on the pure Go backend")
 	cli.SetUsage("train CycleGAN between Russian Blue (X) and Grumpy (Y) cats, writing samples, losses and checkpoints to -out (resumed when it exists)",
 		"go run ./cmd/cyclegan -preset quick -out runs/cyclegan", "go run ./cmd/cyclegan -preset report -lambda_cycle 50 -out runs/cyclegan-lambda50")
 	flag.Parse()

@@ -48,7 +48,7 @@ func run() error {
 	logEvery := flag.Int("log_every", 0, "append the losses to losses.csv every N iterations (default: the preset's)")
 	checkpointEvery := flag.Int("checkpoint_every", 0, "save a checkpoint every N iterations (default: the preset's)")
 	seed := flag.Int64("seed", defaults.Seed, "random seed of the weights, the noise and the data order")
-	convImpl := flag.String("conv_impl", defaults.ConvImpl, "convolution: auto, native, im2col, shift or hybrid; native and hybrid take seconds per step on the pure Go backend")
+	convImpl := flag.String("conv_impl", defaults.ConvImpl, "convolution: auto, native, im2col, shift, gather or hybrid; native and hybrid take seconds per step on the pure Go backend")
 	diffAugment := flag.String("diffaugment", defaults.DiffAugment, "DiffAugment policy on every discriminator input, e.g. color,translation,cutout; empty for none")
 	cli.SetUsage("train the DCGAN on the Grumpy cat images, writing samples, losses and checkpoints to -out (resumed when it exists)",
 		"go run ./cmd/dcgan -preset quick -out runs/dcgan", "go run ./cmd/dcgan -preset report -data_preprocess basic -out runs/dcgan-basic")

@@ -51,7 +51,7 @@ func run() error {
 	logEvery := flag.Int("log_every", 0, "append the training NLL to losses.csv every N iterations (default: the preset's)")
 	checkpointEvery := flag.Int("checkpoint_every", 0, "save a checkpoint every N iterations (default: the preset's)")
 	seed := flag.Int64("seed", 1, "random seed of the weights, the data order and the samples")
-	convImpl := flag.String("conv_impl", "", "convolution: auto, native, im2col, shift or hybrid (default auto); native and hybrid take seconds per step on the pure Go backend")
+	convImpl := flag.String("conv_impl", "", "convolution: auto, native, im2col, shift, gather or hybrid (default auto); native and hybrid take seconds per step on the pure Go backend")
 	sampleOnly := flag.Bool("sample_only", false, "skip training: load the checkpoint in -out and write one sample grid")
 	cli.SetUsage("train PixelCNN on binarized MNIST or the cats and sample from it, writing to -out (resumed when it exists)",
 		"go run ./cmd/pixelcnn -dataset mnist -preset quick -out runs/pixelcnn-mnist", "go run ./cmd/pixelcnn -dataset mnist -out runs/pixelcnn-mnist -sample_only -sample_count 16")

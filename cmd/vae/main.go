@@ -53,7 +53,7 @@ func run() error {
 	checkpointEvery := flag.Int("checkpoint_every", 0, "save a checkpoint every N iterations (default: the preset's)")
 	evalImages := flag.Int("eval_images", -1, "MNIST test images for the final negative ELBO, 0 for all; -1 keeps the preset's")
 	seed := flag.Int64("seed", 1, "random seed of the weights, the noise and the data order")
-	convImpl := flag.String("conv_impl", "", "convolution: auto, native, im2col, shift or hybrid (default auto); native and hybrid take seconds per step on the pure Go backend")
+	convImpl := flag.String("conv_impl", "", "convolution: auto, native, im2col, shift, gather or hybrid (default auto); native and hybrid take seconds per step on the pure Go backend")
 	cli.SetUsage("train the convolutional VAE on the cats or binarized MNIST, writing samples, losses and checkpoints to -out (resumed when it exists)",
 		"go run ./cmd/vae -preset quick -out runs/vae-cats", "go run ./cmd/vae -dataset mnist -preset report -out runs/vae-mnist")
 	flag.Parse()
