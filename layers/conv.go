@@ -25,6 +25,7 @@ import (
 
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
 )
 
 // ConvImpl selects how Conv2D computes a convolution.
@@ -417,16 +418,33 @@ func UpConv2D(x, kernel *Node, impl ConvImpl) *Node {
 	// tapMap[a][e][r] is 1 when kernel row r of output phase a reads row e
 	// of its 2x2 window: phase 0 reads rows (i-1, i, i) and phase 1 rows
 	// (i, i, i+1) for kernel rows (0, 1, 2). Columns work the same way.
-	tapMap := Const(x.Graph(), [][][]float32{
+	tapMap := [2][2][3]float32{
 		{{1, 0, 0}, {0, 1, 1}},
 		{{1, 1, 0}, {0, 0, 1}},
-	})
-	tapMap = ConvertDType(tapMap, x.DType())
-	// phaseKernel[e, f, i, a, b, o] = sum over r, c of
-	// tapMap[a, e, r] * tapMap[b, f, c] * kernel[r, c, i, o].
-	rowsMapped := Einsum("aer,rcio->aecio", tapMap, kernel)             // [2, 2, 3, in, out]
-	phaseKernel := Einsum("bfc,aecio->bfaeio", tapMap, rowsMapped)      // [2, 2, 2, 2, in, out]
-	phaseKernel = TransposeAllAxes(phaseKernel, 3, 1, 4, 2, 0, 5)       // [2, 2, in, 2, 2, out]
+	}
+	// sums[(e, f, a, b), (r, c)] = tapMap[a][e][r] * tapMap[b][f][c], so
+	// that sums times the kernel [9, in*out] is the phase kernel with axes
+	// (e, f, a, b, in, out). One constant product replaces two Einsums,
+	// whose gradients the pure Go backend ran as transposes that move the
+	// last axis, one element at a time.
+	sums := make([]float32, 0, 16*9)
+	for e := range 2 {
+		for f := range 2 {
+			for a := range 2 {
+				for b := range 2 {
+					for r := range 3 {
+						for c := range 3 {
+							sums = append(sums, tapMap[a][e][r]*tapMap[b][f][c])
+						}
+					}
+				}
+			}
+		}
+	}
+	sumsNode := ConvertDType(Const(x.Graph(), tensors.FromFlatDataAndDimensions(sums, 16, 9)), x.DType())
+	phaseKernel := MatMul(sumsNode, Reshape(kernel, 9, inChannels*outChannels))
+	phaseKernel = Reshape(phaseKernel, 2, 2, 2, 2, inChannels, outChannels)
+	phaseKernel = TransposeAllAxes(phaseKernel, 0, 1, 4, 2, 3, 5)       // [2, 2, in, 2, 2, out]
 	phaseKernel = Reshape(phaseKernel, 2, 2, inChannels, 4*outChannels) // [2, 2, in, 4*out]
 
 	windows := conv2DIm2col(x, phaseKernel, 1, 1, 4, resolved) // [batch, height+1, width+1, 4*out]

@@ -87,8 +87,13 @@ func gatherInputGradient(v, kernel *Node, top, bottom, left, right int) *Node {
 	height := padded.Shape().Dim(1) - kernelHeight + 1
 	width := padded.Shape().Dim(2) - kernelWidth + 1
 	patches := windowRows(padded, kernelHeight, kernelWidth, height, width)
-	flipped := TransposeAllAxes(Reverse(kernel, 0, 1), 0, 1, 3, 2) // [kh, kw, out, in]
-	grad := MatMul(patches, Reshape(flipped, kernelHeight*kernelWidth*outChannels, inChannels))
+	// The flipped kernel as the MatMul's right operand laid out [in, kh*kw*out]:
+	// a transpose that keeps the last axis in place, which the pure Go
+	// backend copies in blocks. Swapping in and out instead moves the last
+	// axis, which it copies one element at a time.
+	flipped := TransposeAllAxes(Reverse(kernel, 0, 1), 2, 0, 1, 3) // [in, kh, kw, out]
+	flipped = Reshape(flipped, inChannels, kernelHeight*kernelWidth*outChannels)
+	grad := DotGeneral(patches, []int{1}, nil, flipped, []int{1}, nil)
 	return Reshape(grad, batch, height, width, inChannels)
 }
 
