@@ -109,9 +109,10 @@ func cropGradient(v *Node, ranges map[int][2]int) *Node {
 // back 230 to 277 against 328 to 349 µs.
 //
 // A crop overwrites every element it filled, so its fill value does not
-// matter. Where a Pad pads, in the crop gradients, negative zero equals
-// zero in every comparison and sum, so the gradients can only differ in
-// the sign of some zeros.
+// matter. Where a Pad pads (in the crop gradients, and the images and
+// gradients that conv2DGather pads), negative zero equals zero in every
+// comparison and sum, so results can only differ in the sign of some
+// zeros.
 func padFill(x *Node) *Node {
 	if !x.DType().IsFloat() {
 		return ScalarZero(x.Graph(), x.DType())
