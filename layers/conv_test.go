@@ -399,6 +399,12 @@ func testActivationGradients(t *testing.T, backend compute.Backend) {
 	}{
 		{"ReLU", ReLU, 0},
 		{"LeakyReLU", func(x *Node) *Node { return LeakyReLU(x, slope) }, slope},
+		// relu(x) + slope*x as max(x, 0) + input*slope: the input's
+		// gradient adds slope wherever x is.
+		{"ReLUAndInput", func(x *Node) *Node {
+			relu, input := ReLUAndInput(x)
+			return Add(relu, MulScalar(input, slope))
+		}, slope},
 	} {
 		got := MustExecOnceN(backend, func(x, projection *Node) []*Node {
 			y := c.apply(x)
@@ -410,6 +416,9 @@ func testActivationGradients(t *testing.T, backend compute.Backend) {
 			wantValue, wantGrad := xi, ps[i]
 			if xi <= 0 {
 				wantValue, wantGrad = c.slope*xi, c.slope*ps[i]
+			}
+			if c.name == "ReLUAndInput" && xi > 0 {
+				wantValue, wantGrad = (1+slope)*xi, (1+slope)*ps[i]
 			}
 			if math.Abs(float64(values[i]-wantValue)) > 1e-6 {
 				t.Errorf("%s(%g) = %g, want %g", c.name, xi, values[i], wantValue)

@@ -184,7 +184,11 @@ func network(scope *model.Scope, cfg Config, x, valid *Node) *Node {
 	}
 	for block := range cfg.ResidualBlocks {
 		blockScope := scope.In("block%02d", block)
-		r := maskedConv(blockScope.In("reduce"), layers.ReLU(h), half, 1, groups, MaskB, shrink)
+		// The residual sum reads h through ReLUAndInput, so that the pure
+		// Go backend does not copy h for its ReLU's gradient.
+		relu, input := layers.ReLUAndInput(h)
+		h = input
+		r := maskedConv(blockScope.In("reduce"), relu, half, 1, groups, MaskB, shrink)
 		r = maskedConv(blockScope.In("conv3x3"), maskRows(layers.ReLU(r)), half, 3, groups, MaskB, shrink)
 		if shrink {
 			consumed++

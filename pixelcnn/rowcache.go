@@ -65,7 +65,9 @@ func RowGraph(scope *model.Scope, cfg Config, row *Node, above []*Node) []*Node 
 	h := centre(scope.In("input"), 0, scaleInput(cfg, row), hidden)
 	for block := range cfg.ResidualBlocks {
 		blockScope := scope.In("block%02d", block)
-		r := maskedConv(blockScope.In("reduce"), layers.ReLU(h), half, 1, groups, MaskB, false)
+		relu, input := layers.ReLUAndInput(h) // as in network
+		h = input
+		r := maskedConv(blockScope.In("reduce"), relu, half, 1, groups, MaskB, false)
 		r = centre(blockScope.In("conv3x3"), block+1, layers.ReLU(r), half)
 		r = maskedConv(blockScope.In("expand"), layers.ReLU(r), hidden, 1, groups, MaskB, false)
 		h = Add(h, r)
