@@ -32,7 +32,8 @@ func matMul(a, b *Node) *Node {
 	// instead of copying it.
 	bGrad := IdentityWithCustomGradient(b, func(_, _ *Node) *Node {
 		if onGoBackend(b.Graph()) && b.Shape().Dim(1) == 1 {
-			return Reshape(ReduceSum(Mul(aGrad, BroadcastToShape(v, aGrad.Shape())), 0), b.Shape().Dimensions...)
+			// BroadcastTo guards the backend's row-wise broadcasts (see its NOTE).
+			return Reshape(ReduceSum(Mul(aGrad, BroadcastTo(v, aGrad)), 0), b.Shape().Dimensions...)
 		}
 		return weightGradient(aGrad, v)
 	})
