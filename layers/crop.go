@@ -104,9 +104,9 @@ func cropGradient(v *Node, ranges map[int][2]int) *Node {
 // in. For a fill value whose bytes are all zero it stores one element at a
 // time, for any other value it copies with memmove. Those stores took 9% of
 // the CPU time of CycleGAN's step on the Go backend. In a test graph on a
-// 2-core Intel Xeon, cropping [16, 18, 18, 64] to [16, 16, 16, 64] took 134
-// µs with negative zero against 225 to 271 µs with zero, and padding it
-// back 230 to 277 against 328 to 349 µs.
+// 2-core Intel Xeon, a crop of [16, 18, 18, 64] to [16, 16, 16, 64] took
+// 134 µs with negative zero against 225 to 271 µs with zero. Padding it
+// back took 230 to 277 µs against 328 to 349 µs.
 //
 // A crop overwrites every element it filled, so its fill value does not
 // matter. Where a Pad pads (in the crop gradients, and the images and

@@ -87,9 +87,9 @@ func gatherInputGradient(v, kernel *Node, top, bottom, left, right int) *Node {
 	height := padded.Shape().Dim(1) - kernelHeight + 1
 	width := padded.Shape().Dim(2) - kernelWidth + 1
 	patches := windowRows(padded, kernelHeight, kernelWidth, height, width)
-	// The flipped kernel as the MatMul's right operand laid out [in, kh*kw*out]:
-	// a transpose that keeps the last axis in place, which the pure Go
-	// backend copies in blocks. Swapping in and out instead moves the last
+	// The flipped kernel is the product's right operand, laid out [in,
+	// kh*kw*out]. Its transpose keeps the last axis in place, which the pure
+	// Go backend copies in blocks. Swapping in and out would move the last
 	// axis, which it copies one element at a time.
 	flipped := TransposeAllAxes(Reverse(kernel, 0, 1), 2, 0, 1, 3) // [in, kh, kw, out]
 	flipped = Reshape(flipped, inChannels, kernelHeight*kernelWidth*outChannels)
