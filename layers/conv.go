@@ -427,22 +427,16 @@ func UpConv2D(x, kernel *Node, impl ConvImpl) *Node {
 	// (e, f, a, b, in, out). One constant product replaces two Einsums,
 	// whose gradients the pure Go backend ran as transposes that move the
 	// last axis, one element at a time.
-	sums := make([]float32, 0, 16*9)
-	for e := range 2 {
-		for f := range 2 {
-			for a := range 2 {
-				for b := range 2 {
-					for r := range 3 {
-						for c := range 3 {
-							sums = append(sums, tapMap[a][e][r]*tapMap[b][f][c])
-						}
-					}
-				}
-			}
+	sums := make([]float32, 16*9)
+	for row := range 16 {
+		e, f, a, b := row>>3, row>>2&1, row>>1&1, row&1
+		for tap := range 9 {
+			r, c := tap/3, tap%3
+			sums[row*9+tap] = tapMap[a][e][r] * tapMap[b][f][c]
 		}
 	}
-	sumsNode := ConvertDType(Const(x.Graph(), tensors.FromFlatDataAndDimensions(sums, 16, 9)), x.DType())
-	phaseKernel := MatMul(sumsNode, Reshape(kernel, 9, inChannels*outChannels))
+	tapSums := ConvertDType(Const(x.Graph(), tensors.FromFlatDataAndDimensions(sums, 16, 9)), x.DType())
+	phaseKernel := MatMul(tapSums, Reshape(kernel, 9, inChannels*outChannels))
 	phaseKernel = Reshape(phaseKernel, 2, 2, 2, 2, inChannels, outChannels)
 	phaseKernel = TransposeAllAxes(phaseKernel, 0, 1, 4, 2, 3, 5)       // [2, 2, in, 2, 2, out]
 	phaseKernel = Reshape(phaseKernel, 2, 2, inChannels, 4*outChannels) // [2, 2, in, 4*out]

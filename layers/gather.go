@@ -53,18 +53,7 @@ func conv2DGather(x, kernel *Node, top, bottom, left, right, taps int) *Node {
 	padded := Pad(xWithGradient, padFill(x), PadAxis{}, PadAxis{Start: top, End: bottom}, PadAxis{Start: left, End: right}, PadAxis{})
 	patches := windowRows(padded, kernelHeight, kernelWidth, outHeight, outWidth)
 	weights := Reshape(kernel, kernelHeight*kernelWidth*inChannels, outChannels)
-	weightsWithGradient := IdentityWithCustomGradient(weights, func(_, _ *Node) *Node {
-		return weightGradient(patches, v)
-	})
-	out := MatMul(patches, weightsWithGradient)
-	// Backpropagation reaches this identity before the two above, so v is
-	// set when their gradients are built. GoMLX's own gradients of the
-	// MatMul, the gather and the padding are built too, but no output uses
-	// them.
-	out = IdentityWithCustomGradient(out, func(_, outputGrad *Node) *Node {
-		v = outputGrad
-		return outputGrad
-	})
+	out := patchProduct(patches, weights, &v)
 	return Reshape(out, batch, outHeight, outWidth, outChannels)
 }
 

@@ -45,6 +45,25 @@ func matMul(a, b *Node) *Node {
 	})
 }
 
+// patchProduct returns patches [rows, k] @ weights [k, out] for a
+// convolution that builds its own input gradient. The weights' gradient is
+// weightGradient(patches, v), for v the gradient of the product, and
+// backpropagation stores v in *v for the caller's input gradient. GoMLX's
+// own gradients of the MatMul and of the ops that built the patches are
+// built too, but no output uses them.
+func patchProduct(patches, weights *Node, v **Node) *Node {
+	weightsWithGradient := IdentityWithCustomGradient(weights, func(_, _ *Node) *Node {
+		return weightGradient(patches, *v)
+	})
+	// Backpropagation reaches this identity before weightsWithGradient and
+	// before the caller's input, so *v is set when their gradients are
+	// built.
+	return IdentityWithCustomGradient(MatMul(patches, weightsWithGradient), func(_, outputGrad *Node) *Node {
+		*v = outputGrad
+		return outputGrad
+	})
+}
+
 // weightGradient returns a^T @ v, [k, n], for a [m, k] and v [m, n].
 //
 // The pure Go backend multiplies a left operand laid out as [cross,

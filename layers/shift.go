@@ -47,17 +47,7 @@ func conv2DShift(x, kernel *Node, top, bottom, left, right, taps int) *Node {
 		shifted = append(shifted, padAxis(column, 0, lastTap-offset, canvas-lastTap+offset))
 	}
 	patches := Concatenate(shifted, -1) // [(batch+1)*canvas, taps*in], column order (i, j, c)
-	weightsWithGradient := IdentityWithCustomGradient(weights, func(_, _ *Node) *Node {
-		return weightGradient(patches, v)
-	})
-	out := MatMul(patches, weightsWithGradient)
-	// Backpropagation reaches this identity before the two above, so v is
-	// set when their gradients are built. GoMLX's own gradients of the
-	// MatMul and the shifts are built too, but no output uses them.
-	out = IdentityWithCustomGradient(out, func(_, outputGrad *Node) *Node {
-		v = outputGrad
-		return outputGrad
-	})
+	out := patchProduct(patches, weights, &v)
 	out = Reshape(out, batch+1, paddedHeight, paddedWidth, outChannels)
 	return cropAxes(out, map[int][2]int{0: {0, batch}, 1: {kernelHeight - 1, paddedHeight}, 2: {kernelWidth - 1, paddedWidth}})
 }
