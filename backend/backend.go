@@ -20,7 +20,9 @@
 package backend
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -122,13 +124,18 @@ const GoParallelism = 64
 // Create builds the backend for a GoMLX configuration string, such as "go",
 // "go:ops_sequential" or "xla:/abs/path/plugin.so", and turns GoMLX's panics
 // into errors. For exactly "go" it sets the worker pool to GoWorkers()
-// slots. Any other "go:..." configuration is passed through unchanged.
+// slots. Any other "go:..." configuration is passed through unchanged. For
+// "xla:" followed by an absolute plugin path, it first adds OneDNNFlag to
+// XLA_FLAGS when that plugin supports the flag (see OneDNNFlag).
 func Create(config string) (b compute.Backend, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)
 		}
 	}()
+	if plugin, isXLA := strings.CutPrefix(config, "xla:"); isXLA && filepath.IsAbs(plugin) {
+		enableOneDNN(plugin)
+	}
 	b, err = compute.NewWithConfig(config)
 	if err != nil || config != "go" {
 		return b, err
@@ -138,6 +145,67 @@ func Create(config string) (b compute.Backend, err error) {
 		return nil, fmt.Errorf("backend: sizing the Go backend's worker pool: %w", err)
 	}
 	return b, nil
+}
+
+// OneDNNFlag is the XLA flag that Create adds to XLA_FLAGS for a CPU plugin
+// given by its path. With it, XLA runs through oneDNN the dot products that
+// its YNNPACK fusions do not take, and Eigen ran before. Those are the ones
+// that contract the first axis of both operands, such as the weight
+// gradient a^T @ v of a dense layer or a 1x1 convolution: 30 per PixelCNN
+// 28x28x1 step and 32 per PixelCNN 32x32x3 step. A [12544, 64] by [12544,
+// 32] weight gradient took 0.6 to 0.8 ms with the flag against 1.3 to 1.6
+// ms without, and the PixelCNN 28x28x1 step 114 to 141 ms against 125 to
+// 153 ms in alternating runs.
+//
+// XLA stops the process at an unknown flag in XLA_FLAGS, so Create adds the
+// flag only when the plugin file contains its name, and never when
+// XLA_FLAGS already sets it. XLA_FLAGS=--xla_cpu_experimental_onednn_custom_call=false
+// turns it off.
+const OneDNNFlag = "--" + oneDNNFlagName + "=true"
+
+const oneDNNFlagName = "xla_cpu_experimental_onednn_custom_call"
+
+// enableOneDNN adds OneDNNFlag to XLA_FLAGS as OneDNNFlag describes. The
+// environment variable stays set for the rest of the process and its
+// children.
+func enableOneDNN(plugin string) {
+	flags := os.Getenv("XLA_FLAGS")
+	if strings.Contains(flags, oneDNNFlagName) {
+		return
+	}
+	supported, err := fileContains(plugin, oneDNNFlagName)
+	if err != nil || !supported {
+		return
+	}
+	os.Setenv("XLA_FLAGS", strings.TrimSpace(flags+" "+OneDNNFlag))
+}
+
+// fileContains reports whether the file at path contains text, reading it
+// in 4 MiB blocks that overlap by len(text)-1 bytes.
+func fileContains(path, text string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	needle := []byte(text)
+	block := make([]byte, 4<<20)
+	carried := 0 // bytes carried over from the end of the previous block
+	for {
+		n, err := io.ReadFull(f, block[carried:])
+		window := block[:carried+n]
+		if bytes.Contains(window, needle) {
+			return true, nil
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		carried = min(len(needle)-1, len(window))
+		copy(block, window[len(window)-carried:])
+	}
 }
 
 // GoWorkers returns the worker-pool size that Create gives the pure Go
