@@ -152,10 +152,10 @@ func Create(config string) (b compute.Backend, err error) {
 // its YNNPACK fusions do not take, and Eigen ran before. Those are the ones
 // that contract the first axis of both operands, such as the weight
 // gradient a^T @ v of a dense layer or a 1x1 convolution: 30 per PixelCNN
-// 28x28x1 step and 32 per PixelCNN 32x32x3 step. A [12544, 64] by [12544,
-// 32] weight gradient took 0.6 to 0.8 ms with the flag against 1.3 to 1.6
-// ms without, and the PixelCNN 28x28x1 step 114 to 141 ms against 125 to
-// 153 ms in alternating runs.
+// 28x28x1 step and 32 per PixelCNN 32x32x3 step. In alternating runs on 2
+// cores, the PixelCNN 28x28x1 step took 149 to 168 ms with the flag
+// against 172 to 189 ms without, and the PixelCNN 32x32x3 step 714 to 791
+// ms against 829 to 907 ms. docs/benchmarks.md has the other models.
 //
 // XLA stops the process at an unknown flag in XLA_FLAGS, so Create adds the
 // flag only when the plugin file contains its name, and never when
