@@ -151,7 +151,7 @@ func Create(config string) (b compute.Backend, err error) {
 // given by its path. With it, XLA runs through oneDNN the dot products that
 // its YNNPACK fusions do not take, and Eigen ran before. Those are the ones
 // that contract the first axis of both operands, such as the weight
-// gradient a^T @ v of a dense layer or a 1x1 convolution: 30 per PixelCNN
+// gradient a^T @ v of a dense layer or a 1x1 convolution: 31 per PixelCNN
 // 28x28x1 step and 32 per PixelCNN 32x32x3 step. In alternating runs on 2
 // cores, the PixelCNN 28x28x1 step took 149 to 168 ms with the flag
 // against 172 to 189 ms without, and the PixelCNN 32x32x3 step 714 to 791
