@@ -148,8 +148,8 @@ func Create(config string) (b compute.Backend, err error) {
 }
 
 // OneDNNFlag is the XLA flag that Create adds to XLA_FLAGS for a CPU plugin
-// given by its path. With it, XLA runs through oneDNN the dot products that
-// its YNNPACK fusions do not take, and Eigen ran before. Those are the ones
+// given by its path. With it, XLA runs through oneDNN, instead of Eigen, the
+// dot products that its YNNPACK fusions do not take. Those are the ones
 // that contract the first axis of both operands, such as the weight
 // gradient a^T @ v of a dense layer or a 1x1 convolution: 31 per PixelCNN
 // 28x28x1 step and 32 per PixelCNN 32x32x3 step. In alternating runs on 2
@@ -168,6 +168,9 @@ const oneDNNFlagName = "xla_cpu_experimental_onednn_custom_call"
 // enableOneDNN adds OneDNNFlag to XLA_FLAGS as OneDNNFlag describes. The
 // environment variable stays set for the rest of the process and its
 // children.
+//
+// NOTE: a child process that loads a plugin without the flag inherits it,
+// and XLA then stops that child at the unknown flag.
 func enableOneDNN(plugin string) {
 	flags := os.Getenv("XLA_FLAGS")
 	if strings.Contains(flags, oneDNNFlagName) {

@@ -61,7 +61,7 @@ func TestFileContainsAcrossBlocks(t *testing.T) {
 }
 
 // TestEnableOneDNNKeepsUserFlags checks when enableOneDNN adds the flag to
-// XLA_FLAGS: for a plugin that names it, after the user's flags, and never
+// XLA_FLAGS: for a plugin that contains its name, after the user's flags, and never
 // over a setting of the user's.
 func TestEnableOneDNNKeepsUserFlags(t *testing.T) {
 	dir := t.TempDir()
@@ -115,7 +115,7 @@ func TestOneDNNWeightGradient(t *testing.T) {
 	}
 	defer b.Finalize()
 	if got := os.Getenv("XLA_FLAGS"); !strings.Contains(got, OneDNNFlag) {
-		t.Errorf("XLA_FLAGS after Create = %q, want it to hold %s", got, OneDNNFlag)
+		t.Errorf("XLA_FLAGS after Create = %q, want it to contain %s", got, OneDNNFlag)
 	}
 
 	const m, k, n = 1000, 24, 9
