@@ -61,8 +61,8 @@ func TestFileContainsAcrossBlocks(t *testing.T) {
 }
 
 // TestEnableOneDNNKeepsUserFlags checks when enableOneDNN adds the flag to
-// XLA_FLAGS: for a plugin that contains its name, after the user's flags, and never
-// over a setting of the user's.
+// XLA_FLAGS: for a plugin that contains its name, after the user's flags,
+// and never over a setting of the user's.
 func TestEnableOneDNNKeepsUserFlags(t *testing.T) {
 	dir := t.TempDir()
 	withFlag := filepath.Join(dir, "knows.so")
