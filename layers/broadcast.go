@@ -28,7 +28,9 @@ func onGoBackend(g *Graph) bool {
 // CycleGAN step crashed with a segmentation fault there (adding the
 // 3-channel output layer's biases). With v broadcast first, the op runs on
 // two operands of the same shape, and only the buffer's own end can be a
-// partial vector.
+// partial vector. The broadcast must start from a lower rank than x's (see
+// broadcastFromLowerRank). From x's rank, the backend removed it, and a
+// CycleGAN test crashed the same way.
 func BroadcastTo(v, x *Node) *Node {
 	v = ExpandLeftToRank(v, x.Rank())
 	if !onGoBackend(x.Graph()) || v.Shape().Equal(x.Shape()) || v.Shape().Size() == 1 {
@@ -37,7 +39,25 @@ func BroadcastTo(v, x *Node) *Node {
 	if rowLength(v, x)%simdLanes == 0 {
 		return v
 	}
-	return BroadcastToShape(v, x.Shape())
+	return broadcastFromLowerRank(v, x)
+}
+
+// broadcastFromLowerRank returns v [x's rank] broadcast to x's shape by
+// one BroadcastInDim from v without its broadcast axes. The Go backend's
+// ImplicitBroadcastFusion pass hands a BroadcastInDim's operand straight to
+// the binary op that reads it when the two have the same rank, which
+// would undo a broadcast of v itself. From a lower rank it keeps the
+// broadcast.
+func broadcastFromLowerRank(v, x *Node) *Node {
+	var keptDims, expanded []int
+	for axis := range x.Rank() {
+		if v.Shape().Dim(axis) == x.Shape().Dim(axis) {
+			keptDims = append(keptDims, v.Shape().Dim(axis))
+		} else {
+			expanded = append(expanded, axis)
+		}
+	}
+	return ExpandAndBroadcast(Reshape(v, keptDims...), x.Shape().Dimensions, expanded)
 }
 
 // rowLength returns the length of the rows in which the backend combines x

@@ -59,3 +59,31 @@ func broadcastShape(t *testing.T, backend compute.Backend, v, x []int) []int {
 	}, tensors.FromShape(shapes.Make(dtypes.Float32, v...)), tensors.FromShape(shapes.Make(dtypes.Float32, x...)))
 	return out[0].Shape().Dimensions
 }
+
+// TestBroadcastToKeepsLowerRankOperand checks that a full broadcast is one
+// BroadcastInDim from an operand of lower rank than x. The Go backend's
+// ImplicitBroadcastFusion pass removes a BroadcastInDim from an operand of
+// x's rank, and the binary op then reads v row by row past its end.
+func TestBroadcastToKeepsLowerRankOperand(t *testing.T) {
+	backend := testutil.GoBackend(t)
+	for _, c := range []struct {
+		name string
+		v, x []int
+	}{
+		{"biases of 3 channels", []int{3}, []int{2, 4, 4, 3}},
+		{"pixel mean of 3 channels", []int{2, 4, 4, 1}, []int{2, 4, 4, 3}},
+	} {
+		g := NewGraph(backend, c.name)
+		v := Parameter(g, "v", shapes.Make(dtypes.Float32, c.v...))
+		x := Parameter(g, "x", shapes.Make(dtypes.Float32, c.x...))
+		out := BroadcastTo(v, x)
+		if out.Type() != NodeTypeBroadcastInDim {
+			t.Errorf("%s: BroadcastTo returned a %s node, want BroadcastInDim", c.name, out.Type())
+			continue
+		}
+		if rank := out.Inputs()[0].Rank(); rank >= x.Rank() {
+			t.Errorf("%s: BroadcastInDim from rank %d, want below %d", c.name, rank, x.Rank())
+		}
+		g.Finalize()
+	}
+}
