@@ -393,18 +393,19 @@ func testActivationGradients(t *testing.T, backend compute.Backend) {
 	xs := tensors.MustCopyFlatData[float32](x)
 	ps := tensors.MustCopyFlatData[float32](projection)
 	for _, c := range []struct {
-		name  string
-		apply func(*Node) *Node
-		slope float32 // the derivative where x <= 0
+		name     string
+		apply    func(*Node) *Node
+		positive float32 // the derivative where x > 0
+		slope    float32 // the derivative where x <= 0
 	}{
-		{"ReLU", ReLU, 0},
-		{"LeakyReLU", func(x *Node) *Node { return LeakyReLU(x, slope) }, slope},
+		{"ReLU", ReLU, 1, 0},
+		{"LeakyReLU", func(x *Node) *Node { return LeakyReLU(x, slope) }, 1, slope},
 		// relu(x) + slope*x as max(x, 0) + input*slope: the input's
 		// gradient adds slope wherever x is.
 		{"ReLUAndInput", func(x *Node) *Node {
 			relu, input := ReLUAndInput(x)
 			return Add(relu, MulScalar(input, slope))
-		}, slope},
+		}, 1 + slope, slope},
 	} {
 		got := MustExecOnceN(backend, func(x, projection *Node) []*Node {
 			y := c.apply(x)
@@ -413,13 +414,11 @@ func testActivationGradients(t *testing.T, backend compute.Backend) {
 		values := tensors.MustCopyFlatData[float32](got[0])
 		grads := tensors.MustCopyFlatData[float32](got[1])
 		for i, xi := range xs {
-			wantValue, wantGrad := xi, ps[i]
+			derivative := c.positive
 			if xi <= 0 {
-				wantValue, wantGrad = c.slope*xi, c.slope*ps[i]
+				derivative = c.slope
 			}
-			if c.name == "ReLUAndInput" && xi > 0 {
-				wantValue, wantGrad = (1+slope)*xi, (1+slope)*ps[i]
-			}
+			wantValue, wantGrad := derivative*xi, derivative*ps[i]
 			if math.Abs(float64(values[i]-wantValue)) > 1e-6 {
 				t.Errorf("%s(%g) = %g, want %g", c.name, xi, values[i], wantValue)
 			}
