@@ -62,8 +62,7 @@ type Trainer struct {
 	cfg           Config
 	backend       compute.Backend
 	store         *model.Store
-	dStepExec     *model.Exec
-	gStepExec     *model.Exec
+	stepExec      *model.Exec
 	genExec       *model.Exec
 	loader        *dataset.Loader
 	outDir        string
@@ -127,19 +126,12 @@ func NewTrainer(backend compute.Backend, cfg Config, images *dataset.Images, out
 	// The steps always take the DiffAugment draws. Without a policy they
 	// are unused: Apply returns its input for the empty policy.
 	t.policy = mustPolicy(cfg)
-	t.dStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, real, zD, uReal, uFake *Node) (*Node, *Node) {
+	t.stepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, real, zD, zG, uReal, uFake, uGenerated *Node) (*Node, *Node, *Node) {
 		trainloop.ReadVariablesEachCall(scope, real.Graph())
-		return DiscriminatorStepGraph(scope, cfg, real, zD, uReal, uFake)
+		return StepGraph(scope, cfg, real, zD, zG, uReal, uFake, uGenerated)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("gan: building the discriminator step: %w", err)
-	}
-	t.gStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, zG, uGenerated *Node) *Node {
-		trainloop.ReadVariablesEachCall(scope, zG.Graph())
-		return GeneratorStepGraph(scope, cfg, zG, uGenerated)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("gan: building the generator step: %w", err)
+		return nil, fmt.Errorf("gan: building the training step: %w", err)
 	}
 	t.genExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, z *Node) *Node {
 		trainloop.ReadVariablesEachCall(scope, z.Graph())
@@ -192,16 +184,12 @@ func (t *Trainer) Step() (Losses, error) {
 	uReal := t.policy.Uniforms(seed, stream, t.cfg.BatchSize)
 	uFake := t.policy.Uniforms(seed, stream+1, t.cfg.BatchSize)
 	uGenerated := t.policy.Uniforms(seed, stream+2, t.cfg.BatchSize)
-	dReal, dFake, err := t.dStepExec.Exec2(real, zD, uReal, uFake)
+	out, err := t.stepExec.Exec(real, zD, zG, uReal, uFake, uGenerated)
 	if err != nil {
-		return Losses{}, fmt.Errorf("gan: discriminator update of iteration %d: %w", t.iteration+1, err)
-	}
-	gLoss, err := t.gStepExec.Exec1(zG, uGenerated)
-	if err != nil {
-		return Losses{}, fmt.Errorf("gan: generator update of iteration %d: %w", t.iteration+1, err)
+		return Losses{}, fmt.Errorf("gan: iteration %d: %w", t.iteration+1, err)
 	}
 	t.iteration++
-	return Losses{DReal: scalar(dReal), DFake: scalar(dFake), G: scalar(gLoss)}, nil
+	return Losses{DReal: scalar(out[0]), DFake: scalar(out[1]), G: scalar(out[2])}, nil
 }
 
 func scalar(t *tensors.Tensor) float64 {
