@@ -44,16 +44,22 @@ func (c Config) ForwardMACs() (generator, discriminator int64) {
 
 // StepFLOPs returns the floating point operations of one training
 // iteration (Trainer.Step) for a batch, counted as 2 per forward MAC and 4
-// per backward MAC. The discriminator update runs both generators forward
-// and each discriminator on a real and a fake batch, backpropagating
-// through the discriminators only. The generator update runs the four
-// generator passes of the cycle and both discriminators, and backpropagates
-// through all of them; lambda_cycle 0 drops the backward pass of the two
-// reconstructions, and lambda_identity > 0 adds two generator passes.
+// per backward MAC. The iteration runs both generators forward once for the
+// fakes, each discriminator on a real and a fake batch, and backpropagates
+// through the discriminators. The generators' update reuses those fakes,
+// runs the two reconstructions of the cycle and both discriminators, and
+// backpropagates through all of them; lambda_cycle 0 drops the backward
+// pass of the two reconstructions, and lambda_identity > 0 adds two
+// generator passes. With a pool (pool_size > 0) the discriminators see
+// fakes computed before the step, and the generators' update computes its
+// own: two more generator passes.
 func (c Config) StepFLOPs() int64 {
 	g, d := c.ForwardMACs()
-	forward := (2*g + 4*d) + (4*g + 2*d)
+	forward := 4*d + (4*g + 2*d)
 	backward := 4*d + (2*g + 2*d)
+	if c.PoolSize > 0 {
+		forward += 2 * g
+	}
 	if c.LambdaCycle > 0 {
 		backward += 2 * g
 	}
@@ -97,20 +103,12 @@ func BenchStepWith(backend compute.Backend, diffAugment, convImpl string) (step 
 	}
 	// Without a policy the draws u are an input that no output uses, which
 	// GoMLX's executors accept.
-	dStep, err := model.NewExec(backend, store, func(scope *model.Scope, realX, realY, u *Node) (*Node, *Node) {
+	stepExec, err := model.NewExec(backend, store, func(scope *model.Scope, realX, realY, uD, uG *Node) []*Node {
 		trainloop.ReadVariablesEachCall(scope, realX.Graph())
-		return DiscriminatorStepGraph(scope, cfg, realX, realY, u)
+		return stepOutputs(StepGraph(scope, cfg, realX, realY, uD, uG))
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("cyclegan: building the discriminator step: %w", err)
-	}
-	gStep, err := model.NewExec(backend, store, func(scope *model.Scope, realX, realY, u *Node) []*Node {
-		trainloop.ReadVariablesEachCall(scope, realX.Graph())
-		losses := GeneratorStepGraph(scope, cfg, realX, realY, u)
-		return []*Node{losses.GXY, losses.GYX, losses.Cycle}
-	})
-	if err != nil {
-		return nil, 0, fmt.Errorf("cyclegan: building the generator step: %w", err)
+		return nil, 0, fmt.Errorf("cyclegan: building the training step: %w", err)
 	}
 
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0))
@@ -129,11 +127,8 @@ func BenchStepWith(backend compute.Backend, diffAugment, convImpl string) (step 
 		draw += 2
 		uD := policy.Uniforms(uint64(cfg.Seed), draw, 4*cfg.BatchSize)
 		uG := policy.Uniforms(uint64(cfg.Seed), draw+1, 2*cfg.BatchSize)
-		if _, _, err := dStep.Exec2(realX, realY, uD); err != nil {
-			return fmt.Errorf("cyclegan: discriminator update: %w", err)
-		}
-		if _, err := gStep.Exec(realX, realY, uG); err != nil {
-			return fmt.Errorf("cyclegan: generator update: %w", err)
+		if _, err := stepExec.Exec(realX, realY, uD, uG); err != nil {
+			return fmt.Errorf("cyclegan: training step: %w", err)
 		}
 		return nil
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/catsynth/catsynth/dataset"
 	"github.com/catsynth/catsynth/imgrid"
 	"github.com/catsynth/catsynth/internal/testutil"
+	"github.com/catsynth/catsynth/trainloop"
 )
 
 // catDomains loads the real Russian Blue and Grumpy cats, skipping the test
@@ -564,9 +565,15 @@ func TestStepFLOPs(t *testing.T) {
 	if want := int64(1572864 + 8388608 + 8388608 + 32768); d != want {
 		t.Errorf("patch discriminator MACs %d, want %d", d, want)
 	}
-	// Forward 6g + 6d, backward 4g + 6d, per image, times batch 16.
-	if got, want := DefaultConfig().StepFLOPs(), 16*(2*(6*g+6*d)+4*(4*g+6*d)); got != want {
+	// Forward 4g + 6d, backward 4g + 6d, per image, times batch 16.
+	if got, want := DefaultConfig().StepFLOPs(), 16*(2*(4*g+6*d)+4*(4*g+6*d)); got != want {
 		t.Errorf("StepFLOPs = %d, want %d", got, want)
+	}
+	// A pool costs two generator passes more.
+	pool := DefaultConfig()
+	pool.PoolSize = 50
+	if got, want := pool.StepFLOPs(), DefaultConfig().StepFLOPs()+16*2*2*g; got != want {
+		t.Errorf("StepFLOPs with a pool = %d, want %d", got, want)
 	}
 	noCycle := DefaultConfig()
 	noCycle.LambdaCycle = 0
@@ -646,5 +653,106 @@ func TestLearningRateDecayReachesAdam(t *testing.T) {
 	}
 	if found != len(learningRatePaths) {
 		t.Errorf("found %d learning rate variables, want %d", found, len(learningRatePaths))
+	}
+}
+
+// TestStepGraphMatchesTwoUpdates runs StepGraph and PoolStepGraph against
+// the update of D_X and D_Y and the generators' update built as two graphs
+// and run in that order, from the same weights, on real cats. The losses
+// must agree at every iteration: the generators' losses must see the
+// updated discriminators in both, and the fakes that the one-graph step
+// shares between its updates must be the ones the generators' update
+// would compute.
+func TestStepGraphMatchesTwoUpdates(t *testing.T) {
+	backend := testutil.GoBackend(t)
+	imagesX, imagesY := catDomains(t)
+	for _, tc := range []struct {
+		name        string
+		pool        bool
+		diffAugment string
+	}{
+		{"plain", false, ""},
+		{"pool", true, ""},
+		{"diffaugment", false, "color,translation,cutout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := smallConfig()
+			cfg.LambdaIdentity = 1
+			cfg.DiffAugment = tc.diffAugment
+			policy, err := augment.Parse(cfg.DiffAugment)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := cfg.BatchSize
+			size := n * ImageSize * ImageSize * 3
+			realX := tensors.FromFlatDataAndDimensions(imagesX.Pixels[:size], n, ImageSize, ImageSize, 3)
+			realY := tensors.FromFlatDataAndDimensions(imagesY.Pixels[:size], n, ImageSize, ImageSize, 3)
+
+			// Create the weights once and copy them into both stores.
+			initial := model.NewStore()
+			if err := initial.SetRNGStateFromSeed(cfg.Seed); err != nil {
+				t.Fatal(err)
+			}
+			model.MustExecOnceN(backend, initial, func(scope *model.Scope, x *Node) []*Node {
+				network := newNetworks(scope)
+				var scores []*Node
+				for _, name := range []string{GXY, GYX} {
+					fake := Generator(network.get(name), cfg, x)
+					for _, d := range []string{DX, DY} {
+						scores = append(scores, Discriminator(network.get(d), cfg, fake))
+					}
+				}
+				return scores
+			}, realX)
+			oneGraph, err := initial.Clone()
+			if err != nil {
+				t.Fatal(err)
+			}
+			twoGraphs, err := initial.Clone()
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			// The shown fakes of the pool case are fixed random images.
+			shownX, shownY := randomImages(11, n), randomImages(12, n)
+			stepExec := model.MustNewExec(backend, oneGraph, func(scope *model.Scope, realX, realY, shownX, shownY, uD, uG *Node) []*Node {
+				trainloop.ReadVariablesEachCall(scope, realX.Graph())
+				if tc.pool {
+					return stepOutputs(PoolStepGraph(scope, cfg, realX, realY, shownX, shownY, uD, uG))
+				}
+				return stepOutputs(StepGraph(scope, cfg, realX, realY, uD, uG))
+			})
+			dExec := model.MustNewExec(backend, twoGraphs, func(scope *model.Scope, realX, realY, shownX, shownY, uD *Node) []*Node {
+				trainloop.ReadVariablesEachCall(scope, realX.Graph())
+				network := newNetworks(scope)
+				if !tc.pool {
+					shownY = StopGradient(Generator(network.get(GXY), cfg, realX))
+					shownX = StopGradient(Generator(network.get(GYX), cfg, realY))
+				}
+				dX, dY := discriminatorUpdate(network, cfg, realX, realY, shownX, shownY, uD)
+				return []*Node{dX, dY}
+			})
+			gExec := model.MustNewExec(backend, twoGraphs, func(scope *model.Scope, realX, realY, uG *Node) []*Node {
+				trainloop.ReadVariablesEachCall(scope, realX.Graph())
+				network := newNetworks(scope)
+				fakeY := Generator(network.get(GXY), cfg, realX)
+				fakeX := Generator(network.get(GYX), cfg, realY)
+				g := generatorUpdate(network, cfg, realX, realY, fakeX, fakeY, uG)
+				return []*Node{g.GXY, g.GYX, g.Cycle, g.Identity}
+			})
+			for i := range 3 {
+				uD := policy.Uniforms(1, 2*uint64(i), 4*n)
+				uG := policy.Uniforms(1, 2*uint64(i)+1, 2*n)
+				got := stepExec.MustExec(realX, realY, shownX, shownY, uD, uG)
+				want := dExec.MustExec(realX, realY, shownX, shownY, uD)
+				want = append(want, gExec.MustExec(realX, realY, uG)...)
+				for j, name := range LogColumns {
+					g, w := scalar(got[j]), scalar(want[j])
+					if math.Abs(g-w) > 1e-4*math.Max(1, math.Abs(w)) {
+						t.Errorf("iteration %d: %s = %.7g in one graph, %.7g in two", i+1, name, g, w)
+					}
+				}
+			}
+		})
 	}
 }

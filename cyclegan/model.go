@@ -140,33 +140,64 @@ func distance(cfg Config, a, b *Node) *Node {
 	return ReduceAllMean(Square(diff))
 }
 
-// DiscriminatorStepGraph builds the update of D_X and D_Y of one iteration
-// on realX and realY [batch, 64, 64, 3]. Each discriminator minimizes
-// mean((D(real)-1)^2) + mean(D(fake)^2), with fakeX = G_YX(realY) and
-// fakeY = G_XY(realX) held constant. It returns the scalar losses D_X and
-// D_Y, computed before the update.
+// StepGraph builds one training iteration on realX and realY
+// [batch, 64, 64, 3] as one graph: the update of D_X and D_Y, then the
+// joint update of G_XY and G_YX against the updated discriminators. It
+// returns the scalar losses D_X and D_Y and the generator losses, each
+// computed before the update that minimizes it.
+//
+//   - Each discriminator minimizes mean((D(real)-1)^2) + mean(D(fake)^2),
+//     with fakeX = G_YX(realY) and fakeY = G_XY(realX) held constant.
+//   - The generators then minimize the losses of GeneratorLossesGraph,
+//     with the updated discriminators held constant.
+//
+// The generators' update reuses the fakes that the discriminators saw, so
+// the step runs G_XY and G_YX forward on realX and realY once; weights and
+// inputs are the same in both updates, and so are the fakes. One graph
+// also lets the backend run independent parts of the two updates side by
+// side.
 //
 // With a DiffAugment policy (cfg.DiffAugment), the four discriminator
-// inputs pass through it, with the draws u [4*batch, policy.RandomCount()]:
-// rows in blocks of batch for realX, fakeX, realY and fakeY, in that order.
-// Without a policy u is unused and may be nil. Trainer draws u per
+// inputs of the first update pass through it, with the draws uD
+// [4*batch, policy.RandomCount()]: rows in blocks of batch for realX,
+// fakeX, realY and fakeY, in that order. The fakes of the second update
+// pass through it with the draws uG (see GeneratorLossesGraph). Without a
+// policy uD and uG are unused and may be nil. Trainer draws them per
 // iteration, seeded.
-//
-// The discriminator and generator updates are separate graphs for the
-// reason given in gan.DiscriminatorStepGraph: GoMLX v0.28.2 cannot
-// differentiate a graph in which the gradient of an earlier update precedes
-// the loss.
-func DiscriminatorStepGraph(scope *model.Scope, cfg Config, realX, realY, u *Node) (dXLoss, dYLoss *Node) {
+func StepGraph(scope *model.Scope, cfg Config, realX, realY, uD, uG *Node) (dXLoss, dYLoss *Node, losses GeneratorLosses) {
 	network := newNetworks(scope)
-	fakeY := StopGradient(Generator(network.get(GXY), cfg, realX))
-	fakeX := StopGradient(Generator(network.get(GYX), cfg, realY))
-	return discriminatorUpdate(network, cfg, realX, realY, fakeX, fakeY, u)
+	fakeY := Generator(network.get(GXY), cfg, realX)
+	fakeX := Generator(network.get(GYX), cfg, realY)
+	dXLoss, dYLoss = discriminatorUpdate(network, cfg, realX, realY, StopGradient(fakeX), StopGradient(fakeY), uD)
+	losses = generatorUpdate(network, cfg, realX, realY, fakeX, fakeY, uG)
+	return dXLoss, dYLoss, losses
 }
 
-// DiscriminatorPoolStepGraph is DiscriminatorStepGraph with the fakes given
-// as inputs [batch, 64, 64, 3]: the ones a pool of past fakes picked.
-func DiscriminatorPoolStepGraph(scope *model.Scope, cfg Config, realX, realY, fakeX, fakeY, u *Node) (dXLoss, dYLoss *Node) {
-	return discriminatorUpdate(newNetworks(scope), cfg, realX, realY, fakeX, fakeY, u)
+// PoolStepGraph is StepGraph with the discriminators' fakes shownX and
+// shownY [batch, 64, 64, 3] given as inputs: the ones a pool of past fakes
+// picked. The generators' update computes its own fakes.
+func PoolStepGraph(scope *model.Scope, cfg Config, realX, realY, shownX, shownY, uD, uG *Node) (dXLoss, dYLoss *Node, losses GeneratorLosses) {
+	network := newNetworks(scope)
+	dXLoss, dYLoss = discriminatorUpdate(network, cfg, realX, realY, shownX, shownY, uD)
+	fakeY := Generator(network.get(GXY), cfg, realX)
+	fakeX := Generator(network.get(GYX), cfg, realY)
+	losses = generatorUpdate(network, cfg, realX, realY, fakeX, fakeY, uG)
+	return dXLoss, dYLoss, losses
+}
+
+// generatorUpdate cuts the gradient of the discriminators' weights,
+// updated earlier in the graph, then builds the generator losses on the
+// fakes and the generators' update.
+func generatorUpdate(network *networks, cfg Config, realX, realY, fakeX, fakeY, uG *Node) GeneratorLosses {
+	g := realX.Graph()
+	for v := range network.parent(DiscriminatorsScope).IterVariables() {
+		if v.Trainable && v.InUseByGraph(g) {
+			v.SetValueGraph(StopGradient(v.ValueGraph(g)))
+		}
+	}
+	losses, total := generatorLosses(network, cfg, realX, realY, fakeX, fakeY, uG)
+	adamFor(cfg, GeneratorsScope).UpdateGraph(network.parent(GeneratorsScope), g, total)
+	return losses
 }
 
 // discriminatorUpdate builds the losses of D_X and D_Y and their update.
@@ -224,14 +255,17 @@ type GeneratorLosses struct {
 // u [2*batch, policy.RandomCount()]: rows in blocks of batch for fakeX and
 // fakeY. Without a policy u is unused and may be nil.
 func GeneratorLossesGraph(scope *model.Scope, cfg Config, realX, realY, u *Node) (losses GeneratorLosses, total *Node) {
-	return generatorLosses(newNetworks(scope), cfg, realX, realY, u)
+	network := newNetworks(scope)
+	fakeY := Generator(network.get(GXY), cfg, realX)
+	fakeX := Generator(network.get(GYX), cfg, realY)
+	return generatorLosses(network, cfg, realX, realY, fakeX, fakeY, u)
 }
 
-func generatorLosses(network *networks, cfg Config, realX, realY, u *Node) (losses GeneratorLosses, total *Node) {
+// generatorLosses is GeneratorLossesGraph on the fakes fakeX = G_YX(realY)
+// and fakeY = G_XY(realX).
+func generatorLosses(network *networks, cfg Config, realX, realY, fakeX, fakeY, u *Node) (losses GeneratorLosses, total *Node) {
 	translateXY := func(x *Node) *Node { return Generator(network.get(GXY), cfg, x) }
 	translateYX := func(y *Node) *Node { return Generator(network.get(GYX), cfg, y) }
-	fakeY := translateXY(realX)
-	fakeX := translateYX(realY)
 	seen := diffAugment(cfg, u, fakeX, fakeY)
 	losses.GXY = leastSquares(Discriminator(network.get(DY), cfg, seen[1]), 1)
 	losses.GYX = leastSquares(Discriminator(network.get(DX), cfg, seen[0]), 1)
@@ -258,14 +292,4 @@ func cycleLoss(cfg Config, realX, realY, fakeX, fakeY *Node, translateXY, transl
 	recX := translateYX(fakeY)
 	recY := translateXY(fakeX)
 	return Add(distance(cfg, realX, recX), distance(cfg, realY, recY))
-}
-
-// GeneratorStepGraph builds the joint update of G_XY and G_YX of one
-// iteration (see GeneratorLossesGraph, also for u) and returns the losses
-// computed before the update.
-func GeneratorStepGraph(scope *model.Scope, cfg Config, realX, realY, u *Node) GeneratorLosses {
-	network := newNetworks(scope)
-	losses, total := generatorLosses(network, cfg, realX, realY, u)
-	adamFor(cfg, GeneratorsScope).UpdateGraph(network.parent(GeneratorsScope), total.Graph(), total)
-	return losses
 }

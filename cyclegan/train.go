@@ -95,12 +95,11 @@ type Trainer struct {
 	configChanges []string
 	cfg           Config
 	store         *model.Store
-	dStepExec     *model.Exec
-	// dPoolExec replaces dStepExec when pool_size > 0, with poolX and
+	stepExec      *model.Exec
+	// poolStepExec replaces stepExec when pool_size > 0, with poolX and
 	// poolY holding the past fakes of each domain.
-	dPoolExec    *model.Exec
+	poolStepExec *model.Exec
 	poolX, poolY *fakePool
-	gStepExec    *model.Exec
 	// policy is the DiffAugment policy, empty when off.
 	policy     augment.Policy
 	translate  map[string]*model.Exec
@@ -201,27 +200,19 @@ func (t *Trainer) buildExecs(backend compute.Backend) error {
 	// The steps always take the DiffAugment draws u as their last input.
 	// Without a policy u is unused: Apply returns its input for the empty
 	// policy.
-	t.dStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY, u *Node) (*Node, *Node) {
+	t.stepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY, uD, uG *Node) []*Node {
 		trainloop.ReadVariablesEachCall(scope, realX.Graph())
-		return DiscriminatorStepGraph(scope, cfg, realX, realY, u)
+		return stepOutputs(StepGraph(scope, cfg, realX, realY, uD, uG))
 	})
 	if err != nil {
-		return fmt.Errorf("cyclegan: building the discriminator step: %w", err)
+		return fmt.Errorf("cyclegan: building the training step: %w", err)
 	}
-	t.dPoolExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY, fakeX, fakeY, u *Node) (*Node, *Node) {
+	t.poolStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY, shownX, shownY, uD, uG *Node) []*Node {
 		trainloop.ReadVariablesEachCall(scope, realX.Graph())
-		return DiscriminatorPoolStepGraph(scope, cfg, realX, realY, fakeX, fakeY, u)
+		return stepOutputs(PoolStepGraph(scope, cfg, realX, realY, shownX, shownY, uD, uG))
 	})
 	if err != nil {
-		return fmt.Errorf("cyclegan: building the discriminator step with a pool: %w", err)
-	}
-	t.gStepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY, u *Node) []*Node {
-		trainloop.ReadVariablesEachCall(scope, realX.Graph())
-		losses := GeneratorStepGraph(scope, cfg, realX, realY, u)
-		return []*Node{losses.GXY, losses.GYX, losses.Cycle, losses.Identity}
-	})
-	if err != nil {
-		return fmt.Errorf("cyclegan: building the generator step: %w", err)
+		return fmt.Errorf("cyclegan: building the training step with a pool: %w", err)
 	}
 	t.translate = make(map[string]*model.Exec)
 	for direction, generator := range map[string]string{XtoY: GXY, YtoX: GYX} {
@@ -280,47 +271,49 @@ func (t *Trainer) Step() (Losses, error) {
 	shape := []int{t.cfg.BatchSize, ImageSize, ImageSize, 3}
 	realX := tensors.FromFlatDataAndDimensions(t.loaderX.Next(), shape...)
 	realY := tensors.FromFlatDataAndDimensions(t.loaderY.Next(), shape...)
-	var dX, dY *tensors.Tensor
-	var err error
 	uD, uG := t.draws()
+	var out []*tensors.Tensor
+	var err error
 	if t.cfg.PoolSize > 0 {
-		dX, dY, err = t.discriminatorPoolStep(realX, realY, uD)
+		out, err = t.poolStep(realX, realY, uD, uG)
 	} else {
-		dX, dY, err = t.dStepExec.Exec2(realX, realY, uD)
+		out, err = t.stepExec.Exec(realX, realY, uD, uG)
 	}
 	if err != nil {
-		return Losses{}, fmt.Errorf("cyclegan: discriminator update of iteration %d: %w", t.iteration+1, err)
-	}
-	g, err := t.gStepExec.Exec(realX, realY, uG)
-	if err != nil {
-		return Losses{}, fmt.Errorf("cyclegan: generator update of iteration %d: %w", t.iteration+1, err)
+		return Losses{}, fmt.Errorf("cyclegan: iteration %d: %w", t.iteration+1, err)
 	}
 	t.iteration++
 	return Losses{
-		DX: scalar(dX), DY: scalar(dY),
-		GXY: scalar(g[0]), GYX: scalar(g[1]), Cycle: scalar(g[2]), Identity: scalar(g[3]),
+		DX: scalar(out[0]), DY: scalar(out[1]),
+		GXY: scalar(out[2]), GYX: scalar(out[3]), Cycle: scalar(out[4]), Identity: scalar(out[5]),
 	}, nil
 }
 
-// discriminatorPoolStep updates D_X and D_Y on fakes that pass through the
-// pools of past fakes. The pools' random choices are seeded by the seed and
-// the iteration, so a resumed run makes the same choices.
-func (t *Trainer) discriminatorPoolStep(realX, realY, uD *tensors.Tensor) (dX, dY *tensors.Tensor, err error) {
+// stepOutputs lists the losses of one iteration in the order of Losses.
+func stepOutputs(dXLoss, dYLoss *Node, g GeneratorLosses) []*Node {
+	return []*Node{dXLoss, dYLoss, g.GXY, g.GYX, g.Cycle, g.Identity}
+}
+
+// poolStep runs an iteration whose discriminator update sees fakes that
+// pass through the pools of past fakes. The pools' random choices are
+// seeded by the seed and the iteration, so a resumed run makes the same
+// choices.
+func (t *Trainer) poolStep(realX, realY, uD, uG *tensors.Tensor) ([]*tensors.Tensor, error) {
 	fakeY, err := t.translate[XtoY].Exec1(realX)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	fakeX, err := t.translate[YtoX].Exec1(realY)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	rng := rand.New(rand.NewPCG(uint64(t.cfg.Seed), uint64(t.iteration)))
 	n := t.cfg.BatchSize
 	shownX := t.poolX.query(tensors.MustCopyFlatData[float32](fakeX), n, rng)
 	shownY := t.poolY.query(tensors.MustCopyFlatData[float32](fakeY), n, rng)
 	shape := []int{n, ImageSize, ImageSize, 3}
-	return t.dPoolExec.Exec2(realX, realY,
-		tensors.FromFlatDataAndDimensions(shownX, shape...), tensors.FromFlatDataAndDimensions(shownY, shape...), uD)
+	return t.poolStepExec.Exec(realX, realY,
+		tensors.FromFlatDataAndDimensions(shownX, shape...), tensors.FromFlatDataAndDimensions(shownY, shape...), uD, uG)
 }
 
 // draws returns the DiffAugment draws of the coming iteration: uD
