@@ -16,6 +16,7 @@ import (
 
 	"github.com/catsynth/catsynth/dataset"
 	"github.com/catsynth/catsynth/internal/testutil"
+	"github.com/catsynth/catsynth/layers"
 	"github.com/catsynth/catsynth/trainloop"
 )
 
@@ -348,58 +349,75 @@ func TestDiffAugmentTrains(t *testing.T) {
 
 // TestStepGraphMatchesTwoUpdates runs StepGraph against the discriminator
 // update and the generator update built as two graphs and run in that
-// order, from the same weights, on real Grumpy cats. The losses must agree
-// at every iteration: the generator's loss must see the updated
-// discriminator in both, and the frozen discriminator must not change the
-// generator's gradient.
+// order, from the same weights, on real Grumpy cats, for each norm and with
+// DiffAugment. The losses must agree at every iteration: the generator's
+// loss must see the updated discriminator in both, and the frozen
+// discriminator must not change the generator's gradient.
 func TestStepGraphMatchesTwoUpdates(t *testing.T) {
 	backend := testutil.GoBackend(t)
 	images := grumpyImages(t)
-	cfg := DefaultConfig()
-	cfg.BatchSize = 4
-	real := tensors.FromFlatDataAndDimensions(images.Pixels[:cfg.BatchSize*ImageSize*ImageSize*3], cfg.BatchSize, ImageSize, ImageSize, 3)
+	for _, tc := range []struct{ name, norm, diffAugment string }{
+		{"instance", layers.NormInstance, ""},
+		{"batch", layers.NormBatch, ""},
+		{"none", layers.NormNone, ""},
+		{"diffaugment", layers.NormInstance, "color,translation,cutout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.BatchSize = 4
+			cfg.Norm = tc.norm
+			cfg.DiffAugment = tc.diffAugment
+			policy := mustPolicy(cfg)
+			n := cfg.BatchSize
+			real := tensors.FromFlatDataAndDimensions(images.Pixels[:n*ImageSize*ImageSize*3], n, ImageSize, ImageSize, 3)
 
-	// Create the weights once and copy them into both stores.
-	initial := model.NewStore()
-	if err := initial.SetRNGStateFromSeed(cfg.Seed); err != nil {
-		t.Fatal(err)
-	}
-	model.MustExecOnceN(backend, initial, func(scope *model.Scope, z *Node) []*Node {
-		fake := Generator(scope.In(GeneratorScope), cfg, z)
-		return []*Node{Discriminator(scope.In(DiscriminatorScope), cfg, fake)}
-	}, uniformNoise(cfg.Seed, -2, cfg.BatchSize, cfg.NoiseSize))
-	oneGraph, err := initial.Clone()
-	if err != nil {
-		t.Fatal(err)
-	}
-	twoGraphs, err := initial.Clone()
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	stepExec := model.MustNewExec(backend, oneGraph, func(scope *model.Scope, real, zD, zG *Node) (*Node, *Node, *Node) {
-		trainloop.ReadVariablesEachCall(scope, real.Graph())
-		return StepGraph(scope, cfg, real, zD, zG, nil, nil, nil)
-	})
-	dExec := model.MustNewExec(backend, twoGraphs, func(scope *model.Scope, real, zD *Node) (*Node, *Node) {
-		trainloop.ReadVariablesEachCall(scope, real.Graph())
-		return discriminatorUpdate(subScopes(scope), cfg, real, zD, nil, nil)
-	})
-	gExec := model.MustNewExec(backend, twoGraphs, func(scope *model.Scope, zG *Node) *Node {
-		trainloop.ReadVariablesEachCall(scope, zG.Graph())
-		return generatorUpdate(subScopes(scope), cfg, zG, nil)
-	})
-	for i := range 3 {
-		zD := uniformNoise(cfg.Seed, 2*int64(i), cfg.BatchSize, cfg.NoiseSize)
-		zG := uniformNoise(cfg.Seed, 2*int64(i)+1, cfg.BatchSize, cfg.NoiseSize)
-		got := stepExec.MustExec(real, zD, zG)
-		dReal, dFake := dExec.MustExec2(real, zD)
-		gLoss := gExec.MustExec1(zG)
-		for j, want := range []*tensors.Tensor{dReal, dFake, gLoss} {
-			g, w := scalar(got[j]), scalar(want)
-			if math.Abs(g-w) > 1e-4*math.Max(1, math.Abs(w)) {
-				t.Errorf("iteration %d: %s = %.7g in one graph, %.7g in two", i+1, LossColumns[j], g, w)
+			// Create the weights once and copy them into both stores.
+			initial := model.NewStore()
+			if err := initial.SetRNGStateFromSeed(cfg.Seed); err != nil {
+				t.Fatal(err)
 			}
-		}
+			model.MustExecOnceN(backend, initial, func(scope *model.Scope, z *Node) []*Node {
+				fake := Generator(scope.In(GeneratorScope), cfg, z)
+				return []*Node{Discriminator(scope.In(DiscriminatorScope), cfg, fake)}
+			}, uniformNoise(cfg.Seed, -2, n, cfg.NoiseSize))
+			oneGraph, err := initial.Clone()
+			if err != nil {
+				t.Fatal(err)
+			}
+			twoGraphs, err := initial.Clone()
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			// Without a policy the draws are unused, as in Trainer.
+			stepExec := model.MustNewExec(backend, oneGraph, func(scope *model.Scope, real, zD, zG, uReal, uFake, uGenerated *Node) (*Node, *Node, *Node) {
+				trainloop.ReadVariablesEachCall(scope, real.Graph())
+				return StepGraph(scope, cfg, real, zD, zG, uReal, uFake, uGenerated)
+			})
+			dExec := model.MustNewExec(backend, twoGraphs, func(scope *model.Scope, real, zD, uReal, uFake *Node) (*Node, *Node) {
+				trainloop.ReadVariablesEachCall(scope, real.Graph())
+				return discriminatorUpdate(subScopes(scope), cfg, real, zD, uReal, uFake)
+			})
+			gExec := model.MustNewExec(backend, twoGraphs, func(scope *model.Scope, zG, uGenerated *Node) *Node {
+				trainloop.ReadVariablesEachCall(scope, zG.Graph())
+				return generatorUpdate(subScopes(scope), cfg, zG, uGenerated)
+			})
+			for i := range 3 {
+				zD := uniformNoise(cfg.Seed, 2*int64(i), n, cfg.NoiseSize)
+				zG := uniformNoise(cfg.Seed, 2*int64(i)+1, n, cfg.NoiseSize)
+				uReal := policy.Uniforms(1, 3*uint64(i), n)
+				uFake := policy.Uniforms(1, 3*uint64(i)+1, n)
+				uGenerated := policy.Uniforms(1, 3*uint64(i)+2, n)
+				got := stepExec.MustExec(real, zD, zG, uReal, uFake, uGenerated)
+				dReal, dFake := dExec.MustExec2(real, zD, uReal, uFake)
+				gLoss := gExec.MustExec1(zG, uGenerated)
+				for j, want := range []*tensors.Tensor{dReal, dFake, gLoss} {
+					g, w := scalar(got[j]), scalar(want)
+					if math.Abs(g-w) > 1e-4*math.Max(1, math.Abs(w)) {
+						t.Errorf("iteration %d: %s = %.7g in one graph, %.7g in two", i+1, LossColumns[j], g, w)
+					}
+				}
+			}
+		})
 	}
 }
