@@ -151,11 +151,11 @@ func distance(cfg Config, a, b *Node) *Node {
 //   - The generators then minimize the losses of GeneratorLossesGraph,
 //     with the updated discriminators held constant.
 //
-// The generators' update reuses the fakes that the discriminators saw, so
-// the step runs G_XY and G_YX forward on realX and realY once; weights and
-// inputs are the same in both updates, and so are the fakes. One graph
-// also lets the backend run independent parts of the two updates side by
-// side.
+// The generators' update reuses the fakes that the discriminators saw.
+// Weights and inputs are the same in both updates, and so are the fakes,
+// so the step runs G_XY and G_YX forward on realX and realY only once. One
+// graph also lets the backend run independent parts of the two updates
+// side by side.
 //
 // With a DiffAugment policy (cfg.DiffAugment), the four discriminator
 // inputs of the first update pass through it, with the draws uD

@@ -294,8 +294,8 @@ func stepOutputs(dXLoss, dYLoss *Node, g GeneratorLosses) []*Node {
 	return []*Node{dXLoss, dYLoss, g.GXY, g.GYX, g.Cycle, g.Identity}
 }
 
-// poolStep runs an iteration whose discriminator update sees fakes that
-// pass through the pools of past fakes. The pools' random choices are
+// poolStep runs an iteration whose discriminator update is given fakes
+// that pass through the pools of past fakes. The pools' random choices are
 // seeded by the seed and the iteration, so a resumed run makes the same
 // choices.
 func (t *Trainer) poolStep(realX, realY, uD, uG *tensors.Tensor) ([]*tensors.Tensor, error) {
