@@ -197,9 +197,9 @@ func (t *Trainer) buildExecs(backend compute.Backend) error {
 	if t.policy, err = augment.Parse(cfg.DiffAugment); err != nil {
 		return fmt.Errorf("cyclegan: diffaugment: %w", err)
 	}
-	// The steps always take the DiffAugment draws u as their last input.
-	// Without a policy u is unused: Apply returns its input for the empty
-	// policy.
+	// The steps always take the DiffAugment draws uD and uG as their last
+	// inputs. Without a policy they are unused: Apply returns its input for
+	// the empty policy.
 	t.stepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, realX, realY, uD, uG *Node) []*Node {
 		trainloop.ReadVariablesEachCall(scope, realX.Graph())
 		return stepOutputs(StepGraph(scope, cfg, realX, realY, uD, uG))
