@@ -704,14 +704,7 @@ func TestStepGraphMatchesTwoUpdates(t *testing.T) {
 				}
 				return scores
 			}, realX)
-			oneGraph, err := initial.Clone()
-			if err != nil {
-				t.Fatal(err)
-			}
-			twoGraphs, err := initial.Clone()
-			if err != nil {
-				t.Fatal(err)
-			}
+			oneGraph, twoGraphs := testutil.CloneStores(t, initial)
 
 			// The shown fakes of the pool case are fixed random images.
 			shownX, shownY := randomImages(11, n), randomImages(12, n)

@@ -8,6 +8,7 @@ import (
 	"github.com/catsynth/catsynth/augment"
 	"github.com/catsynth/catsynth/gan"
 	"github.com/catsynth/catsynth/layers"
+	"github.com/catsynth/catsynth/trainloop"
 )
 
 // Scope names in the model store. The two generators live under
@@ -190,11 +191,7 @@ func PoolStepGraph(scope *model.Scope, cfg Config, realX, realY, shownX, shownY,
 // fakes and the generators' update.
 func generatorUpdate(network *networks, cfg Config, realX, realY, fakeX, fakeY, uG *Node) GeneratorLosses {
 	g := realX.Graph()
-	for v := range network.parent(DiscriminatorsScope).IterVariables() {
-		if v.Trainable && v.InUseByGraph(g) {
-			v.SetValueGraph(StopGradient(v.ValueGraph(g)))
-		}
-	}
+	trainloop.FreezeVariables(network.parent(DiscriminatorsScope), g)
 	losses, total := generatorLosses(network, cfg, realX, realY, fakeX, fakeY, uG)
 	adamFor(cfg, GeneratorsScope).UpdateGraph(network.parent(GeneratorsScope), g, total)
 	return losses

@@ -380,14 +380,7 @@ func TestStepGraphMatchesTwoUpdates(t *testing.T) {
 				fake := Generator(scope.In(GeneratorScope), cfg, z)
 				return []*Node{Discriminator(scope.In(DiscriminatorScope), cfg, fake)}
 			}, uniformNoise(cfg.Seed, -2, n, cfg.NoiseSize))
-			oneGraph, err := initial.Clone()
-			if err != nil {
-				t.Fatal(err)
-			}
-			twoGraphs, err := initial.Clone()
-			if err != nil {
-				t.Fatal(err)
-			}
+			oneGraph, twoGraphs := testutil.CloneStores(t, initial)
 
 			// Without a policy the draws are unused, as in Trainer.
 			stepExec := model.MustNewExec(backend, oneGraph, func(scope *model.Scope, real, zD, zG, uReal, uFake, uGenerated *Node) (*Node, *Node, *Node) {

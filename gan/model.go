@@ -7,6 +7,7 @@ import (
 
 	"github.com/catsynth/catsynth/augment"
 	"github.com/catsynth/catsynth/layers"
+	"github.com/catsynth/catsynth/trainloop"
 )
 
 // Scope names of the two networks in the model store.
@@ -92,21 +93,9 @@ func adamFor(cfg Config, network string) optimizer.Interface {
 func StepGraph(scope *model.Scope, cfg Config, real, zD, zG, uReal, uFake, uGenerated *Node) (dRealLoss, dFakeLoss, gLoss *Node) {
 	network := subScopes(scope)
 	dRealLoss, dFakeLoss = discriminatorUpdate(network, cfg, real, zD, uReal, uFake)
-	freezeUpdated(network(DiscriminatorScope), real.Graph())
+	trainloop.FreezeVariables(network(DiscriminatorScope), real.Graph())
 	gLoss = generatorUpdate(network, cfg, zG, uGenerated)
 	return dRealLoss, dFakeLoss, gLoss
-}
-
-// freezeUpdated cuts the gradient of the trainable variables of scope in g,
-// so that a loss built later in g treats their values, updated or not, as
-// constants. Without it, GoMLX v0.28.16 panics while building the
-// generator's gradient through the discriminator's update.
-func freezeUpdated(scope *model.Scope, g *Graph) {
-	for v := range scope.IterVariables() {
-		if v.Trainable && v.InUseByGraph(g) {
-			v.SetValueGraph(StopGradient(v.ValueGraph(g)))
-		}
-	}
 }
 
 // discriminatorUpdate builds D's losses and its update (see StepGraph).

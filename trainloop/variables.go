@@ -22,3 +22,17 @@ import (
 func ReadVariablesEachCall(scope *model.Scope, g *graph.Graph) {
 	scope.SetTraining(g, true)
 }
+
+// FreezeVariables cuts the gradient of every trainable variable of scope
+// that g uses, so that a loss built later in g treats their current values
+// as constants. A GAN iteration in one graph calls it on the
+// discriminators after their update, before the generators' loss reads
+// them. Without it, GoMLX v0.28.16 panics while building the generators'
+// gradient through the discriminators' update.
+func FreezeVariables(scope *model.Scope, g *graph.Graph) {
+	for v := range scope.IterVariables() {
+		if v.Trainable && v.InUseByGraph(g) {
+			v.SetValueGraph(graph.StopGradient(v.ValueGraph(g)))
+		}
+	}
+}

@@ -1,6 +1,6 @@
 // Package testutil holds the helpers that the model packages' tests share:
-// the pure Go backend, the real cat images, and the comparison of a resumed
-// run's loss log with an uninterrupted one.
+// the pure Go backend, the real cat images, copies of a model store, and
+// the comparison of a resumed run's loss log with an uninterrupted one.
 package testutil
 
 import (
@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/catsynth/catsynth/backend"
 	"github.com/catsynth/catsynth/dataset"
@@ -84,4 +85,18 @@ func SameLossLogs(t testing.TB, wantPath, gotPath string, columns []string, want
 			}
 		}
 	}
+}
+
+// CloneStores returns two copies of store, so that two ways of training can
+// start from the same weights, failing t when a copy fails.
+func CloneStores(t testing.TB, store *model.Store) (first, second *model.Store) {
+	t.Helper()
+	var err error
+	if first, err = store.Clone(); err != nil {
+		t.Fatalf("copying the model store: %v", err)
+	}
+	if second, err = store.Clone(); err != nil {
+		t.Fatalf("copying the model store: %v", err)
+	}
+	return first, second
 }
