@@ -280,7 +280,7 @@ func (t *Trainer) Step() (Losses, error) {
 		out, err = t.stepExec.Exec(realX, realY, uD, uG)
 	}
 	if err != nil {
-		return Losses{}, fmt.Errorf("cyclegan: iteration %d: %w", t.iteration+1, err)
+		return Losses{}, fmt.Errorf("cyclegan: training iteration %d failed: %w", t.iteration+1, err)
 	}
 	t.iteration++
 	return Losses{

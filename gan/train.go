@@ -186,7 +186,7 @@ func (t *Trainer) Step() (Losses, error) {
 	uGenerated := t.policy.Uniforms(seed, stream+2, t.cfg.BatchSize)
 	out, err := t.stepExec.Exec(real, zD, zG, uReal, uFake, uGenerated)
 	if err != nil {
-		return Losses{}, fmt.Errorf("gan: iteration %d: %w", t.iteration+1, err)
+		return Losses{}, fmt.Errorf("gan: training iteration %d failed: %w", t.iteration+1, err)
 	}
 	t.iteration++
 	return Losses{DReal: scalar(out[0]), DFake: scalar(out[1]), G: scalar(out[2])}, nil
