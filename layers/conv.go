@@ -141,7 +141,8 @@ func Conv2D(x, kernel *Node, stride, padding int, impl ConvImpl) *Node {
 	resolved := impl.resolve(x.Graph())
 	if resolved == ConvNative {
 		if stride == 1 {
-			return conv2DNativeStride1(x, kernel, padding, padding, padding, padding)
+			taps := kernel.Shape().Dim(0) * kernel.Shape().Dim(1)
+			return conv2DNativeStride1(x, kernel, padding, padding, padding, padding, taps, false)
 		}
 		return conv2DNative(x, kernel, stride, padding)
 	}
@@ -186,7 +187,7 @@ func Conv2DPaddedTaps(x, kernel *Node, top, bottom, left, right, taps int, impl 
 	resolved := impl.resolve(x.Graph())
 	switch {
 	case resolved == ConvNative || (resolved == ConvHybrid && !oneByOne):
-		return conv2DNativeStride1(x, zeroTapsFrom(kernel, taps), top, bottom, left, right)
+		return conv2DNativeStride1(x, kernel, top, bottom, left, right, taps, resolved == ConvHybrid && taps < kernelTaps)
 	case resolved == ConvShift && !oneByOne &&
 		shiftPays(x.Shape().Dim(0), paddedHeight, paddedWidth, outHeight, outWidth):
 		return conv2DShift(x, kernel, top, bottom, left, right, taps)
@@ -272,7 +273,7 @@ func conv2DIm2col(x, kernel *Node, stride, padding, taps int, impl ConvImpl) *No
 		return conv2DSpaceToDepth(x, kernel, padding, outHeight, outWidth, impl)
 	}
 	if stride == 1 && impl == ConvHybrid {
-		return conv2DNativeStride1(x, zeroTapsFrom(kernel, taps), padding, padding, padding, padding)
+		return conv2DNativeStride1(x, kernel, padding, padding, padding, padding, taps, false)
 	}
 	if stride == 1 && impl == ConvGather && gatherFits(kernelHeight, kernelWidth, padding, padding, padding, padding) {
 		return conv2DGather(x, kernel, padding, padding, padding, padding, taps)

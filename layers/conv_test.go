@@ -327,26 +327,41 @@ func TestUpConv2DMatchesUpsampleThenConv(t *testing.T) {
 // for the uneven paddings and tap prefixes of PixelCNN's masked
 // convolutions.
 func TestConv2DPaddedUnevenPadding(t *testing.T) {
-	backend := testutil.GoBackend(t)
+	testConv2DPaddedUnevenPadding(t, testutil.GoBackend(t), []ConvImpl{ConvIm2col, ConvShift, ConvGather, ConvHybrid, ConvNative})
+}
+
+// TestConv2DPaddedUnevenPaddingOnXLA runs the same comparison on XLA,
+// where ConvHybrid builds the kernel gradient of the wide cases from
+// patches (kernelGradientFromPatches). It skips without an XLA plugin.
+func TestConv2DPaddedUnevenPaddingOnXLA(t *testing.T) {
+	testConv2DPaddedUnevenPadding(t, testutil.XLABackend(t), []ConvImpl{ConvIm2col, ConvHybrid, ConvNative})
+}
+
+// testConv2DPaddedUnevenPadding runs the comparison of
+// TestConv2DPaddedUnevenPadding for each of impls on backend.
+func testConv2DPaddedUnevenPadding(t *testing.T, backend compute.Backend, impls []ConvImpl) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	cases := []struct {
 		dims                      [4]int // batch, height, width, in
 		kernelHeight, kernelWidth int
 		top, bottom, left, right  int
-		taps                      int
+		taps, out                 int
 	}{
-		{[4]int{2, 6, 5, 3}, 4, 7, 3, 0, 3, 3, 25}, // PixelCNN's first layer: the top 4 rows of a 7x7 kernel
-		{[4]int{2, 6, 5, 1}, 4, 7, 3, 0, 3, 3, 24}, // the same with one colour group: no centre tap
-		{[4]int{3, 4, 4, 2}, 2, 3, 1, 0, 1, 1, 5},  // a residual block's 3x3, top 2 rows
-		{[4]int{1, 5, 3, 4}, 2, 3, 0, 0, 1, 1, 5},  // no top padding (window mode)
-		{[4]int{2, 3, 3, 1}, 3, 2, 2, 1, 0, 2, 6},  // every side different, every tap
+		{[4]int{2, 6, 5, 3}, 4, 7, 3, 0, 3, 3, 25, 3}, // PixelCNN's first layer: the top 4 rows of a 7x7 kernel
+		{[4]int{2, 6, 5, 1}, 4, 7, 3, 0, 3, 3, 24, 3}, // the same with one colour group: no centre tap
+		{[4]int{3, 4, 4, 2}, 2, 3, 1, 0, 1, 1, 5, 3},  // a residual block's 3x3, top 2 rows
+		{[4]int{1, 5, 3, 4}, 2, 3, 0, 0, 1, 1, 5, 3},  // no top padding (window mode)
+		{[4]int{2, 3, 3, 1}, 3, 2, 2, 1, 0, 2, 6, 3},  // every side different, every tap
+		// Wide enough for patches on XLA (patchGradientMinSide): 25*3 and 5*16 rows, 64 columns.
+		{[4]int{2, 6, 5, 3}, 4, 7, 3, 0, 3, 3, 25, 64},
+		{[4]int{2, 5, 6, 16}, 2, 3, 1, 0, 1, 1, 5, 64},
 	}
 	for _, c := range cases {
 		x := randomTensor(rng, c.dims[0], c.dims[1], c.dims[2], c.dims[3])
-		kernel := randomTensor(rng, c.kernelHeight, c.kernelWidth, c.dims[3], 3)
+		kernel := randomTensor(rng, c.kernelHeight, c.kernelWidth, c.dims[3], c.out)
 		outHeight := c.dims[1] + c.top + c.bottom - c.kernelHeight + 1
 		outWidth := c.dims[2] + c.left + c.right - c.kernelWidth + 1
-		projection := randomTensor(rng, c.dims[0], outHeight, outWidth, 3)
+		projection := randomTensor(rng, c.dims[0], outHeight, outWidth, c.out)
 		tapMask := make([]float32, c.kernelHeight*c.kernelWidth)
 		for tap := range c.taps {
 			tapMask[tap] = 1
@@ -358,14 +373,14 @@ func TestConv2DPaddedUnevenPadding(t *testing.T) {
 			mask := Const(x.Graph(), tensors.FromFlatDataAndDimensions(tapMask, c.kernelHeight, c.kernelWidth, 1, 1))
 			return Conv2D(ZeroPad2D(x, c.top, c.bottom, c.left, c.right), Mul(kernel, mask), 1, 0, ConvIm2col)
 		})
-		for _, impl := range []ConvImpl{ConvIm2col, ConvShift, ConvGather, ConvHybrid, ConvNative} {
+		for _, impl := range impls {
 			got := run(func(x, kernel *Node) *Node {
 				return Conv2DPaddedTaps(x, kernel, c.top, c.bottom, c.left, c.right, c.taps, impl)
 			})
 			for i, what := range []string{"output", "gradient of x", "gradient of kernel"} {
 				if diff := maxAbsDiff(t, what, got[i], want[i]); diff > 1e-4 {
-					t.Errorf("%s: input %v, kernel %dx%d, %d taps, padding %d/%d/%d/%d: %s: max abs difference %g, want <= 1e-4",
-						impl, c.dims, c.kernelHeight, c.kernelWidth, c.taps, c.top, c.bottom, c.left, c.right, what, diff)
+					t.Errorf("%s: input %v, kernel %dx%dx%d, %d taps, padding %d/%d/%d/%d: %s: max abs difference %g, want <= 1e-4",
+						impl, c.dims, c.kernelHeight, c.kernelWidth, c.out, c.taps, c.top, c.bottom, c.left, c.right, what, diff)
 				}
 			}
 		}
