@@ -169,11 +169,11 @@ func newXLAOneDevice(plugin string) (compute.Backend, error) {
 // That is 4 on a 2-core machine, where they then take turns on the cores.
 // The models use one device, and with one the pool has one thread per core.
 //
-// Alternating runs on 2 cores, in ABBA order, gave these medians with one
-// device against 4: PixelCNN 28x28x1 107.7 against 119.8 ms (8 runs of
-// each), the VAE 57.8 against 63.5 ms, DCGAN 97.5 against 100.9 ms and
-// CycleGAN 219.9 against 227.3 ms (6 runs of each). PixelCNN 32x32x3 did
-// not change (558.6 against 549.1 ms, 4 runs of each). Machines with 4
+// Alternating runs on 2 cores, in ABBA order, compared one device with 4.
+// The medians were 107.7 against 119.8 ms for PixelCNN 28x28x1 (8 runs of
+// each). With 6 runs of each, the VAE took 57.8 against 63.5 ms, DCGAN
+// 97.5 against 100.9 ms and CycleGAN 219.9 against 227.3 ms. PixelCNN
+// 32x32x3 did not change (558.6 against 549.1 ms, 4 runs of each). Machines with 4
 // cores or more get the same pool either way.
 const XLACPUDevices = 1
 

@@ -7,10 +7,10 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
-// TestCreateAsksForOneCPUDevice creates the installed XLA plugin's backend,
+// TestCreateRequestsOneCPUDevice creates the installed XLA plugin's backend,
 // whose own default is 4 CPU devices, and checks that it has XLACPUDevices
 // devices and computes.
-func TestCreateAsksForOneCPUDevice(t *testing.T) {
+func TestCreateRequestsOneCPUDevice(t *testing.T) {
 	plugin := FindPlugin()
 	if plugin == "" {
 		t.Skip("no XLA CPU plugin installed (make setup installs one into .xla/)")

@@ -46,11 +46,12 @@ func conv2DNativeStride1(x, kernel *Node, top, bottom, left, right, taps int, pa
 	kernelGradient := func(_, v *Node) *Node {
 		// The barrier ties x to v, so that XLA cuts the patches during
 		// backpropagation. Without it, XLA cut every layer's patches early
-		// and held them: the PixelCNN 32x32x3 step's peak resident memory
-		// went from about 1740 to as much as 2216 MiB (3 runs), against
-		// 1767 to 1780 MiB with it.
-		held := OptimizationBarriers(x, v)
-		return kernelGradientFromPatches(ZeroPad2D(held[0], top, bottom, left, right), held[1], kernelHeight, kernelWidth, taps)
+		// and held them. The PixelCNN 32x32x3 step's peak resident memory
+		// then reached 2216 MiB (3 runs), against 1767 to 1780 MiB with
+		// the barrier and about 1740 MiB before patches.
+		barrier := OptimizationBarriers(x, v)
+		input, outputGradient := barrier[0], barrier[1]
+		return kernelGradientFromPatches(ZeroPad2D(input, top, bottom, left, right), outputGradient, kernelHeight, kernelWidth, taps)
 	}
 	return withInputGradient(x, func(x *Node) *Node {
 		return withInputGradient(kernel, func(kernel *Node) *Node {
