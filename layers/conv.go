@@ -283,27 +283,37 @@ func conv2DIm2col(x, kernel *Node, stride, padding, taps int, impl ConvImpl) *No
 	}
 
 	padded := ZeroPad2D(x, padding, padding, padding, padding)
-	var patches []*Node
+	var columns *Node // [batch*outHeight*outWidth, taps*inChannels]
 	if stride == 1 {
-		windows := make([]map[int][2]int, taps)
-		for tap := range taps {
-			i, j := tap/kernelWidth, tap%kernelWidth
-			windows[tap] = map[int][2]int{1: {i, i + outHeight}, 2: {j, j + outWidth}}
-		}
-		patches = cropsOf(padded, windows)
+		columns = tapColumns(padded, kernelWidth, taps, outHeight, outWidth)
 	} else {
+		patches := make([]*Node, taps)
 		for tap := range taps {
 			i, j := tap/kernelWidth, tap%kernelWidth
 			rows := AxisRange(i, i+stride*(outHeight-1)+1).Stride(stride)
 			cols := AxisRange(j, j+stride*(outWidth-1)+1).Stride(stride)
-			patches = append(patches, Slice(padded, AxisRange(), rows, cols, AxisRange()))
+			patches[tap] = Slice(padded, AxisRange(), rows, cols, AxisRange())
 		}
+		// Column order (i, j, c) matches the row-major flattening of the kernel.
+		columns = Reshape(concatenate(patches, 3), batch*outHeight*outWidth, taps*inChannels)
 	}
-	// Column order (i, j, c) matches the row-major flattening of the kernel.
-	columns := concatenate(patches, 3) // [batch, outHeight, outWidth, taps*inChannels]
-	columns = Reshape(columns, batch*outHeight*outWidth, taps*inChannels)
 	out := matMul(columns, tapWeights(kernel, taps)) // [batch*outHeight*outWidth, outChannels]
 	return Reshape(out, batch, outHeight, outWidth, outChannels)
+}
+
+// tapColumns returns the im2col matrix of a stride-1 convolution over
+// padded [batch, height, width, in]: for each of the batch*outHeight*outWidth
+// output pixels, the input under the kernel's first taps taps (row-major,
+// kernelWidth per row), as [batch*outHeight*outWidth, taps*in] with columns
+// in (row, column, in) order, the row-major flattening of the kernel.
+func tapColumns(padded *Node, kernelWidth, taps, outHeight, outWidth int) *Node {
+	windows := make([]map[int][2]int, taps)
+	for tap := range taps {
+		i, j := tap/kernelWidth, tap%kernelWidth
+		windows[tap] = map[int][2]int{1: {i, i + outHeight}, 2: {j, j + outWidth}}
+	}
+	batch, inChannels := padded.Shape().Dim(0), padded.Shape().Dim(3)
+	return Reshape(concatenate(cropsOf(padded, windows), 3), batch*outHeight*outWidth, taps*inChannels)
 }
 
 // conv2DSpaceToDepth computes a stride-2 convolution with an even kernel as

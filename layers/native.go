@@ -71,10 +71,10 @@ const patchGradientMinSide = 64
 // kernelGradientFromPatches returns the gradient [kh, kw, in, out] of a
 // stride-1 convolution's kernel, for the padded input padded [batch,
 // paddedHeight, paddedWidth, in] and the output gradient v [batch,
-// outHeight, outWidth, out], with the taps from index taps on zero. The
-// first taps patches are cut from padded and joined along the channels,
-// [pixels, taps*in], and one product with v contracts the pixels. That
-// product, a^T @ v, runs through oneDNN (see backend.OneDNNFlag).
+// outHeight, outWidth, out], with the taps from index taps on zero. It is
+// weightGradient of the first taps taps' im2col matrix (tapColumns) and v,
+// one product a^T @ v that contracts the pixels and that XLA runs through
+// oneDNN (see backend.OneDNNFlag).
 //
 // XLA's own kernel gradient first transposes both operands, then runs a
 // convolution whose window is the whole image, and computes the zero taps
@@ -94,14 +94,8 @@ const patchGradientMinSide = 64
 func kernelGradientFromPatches(padded, v *Node, kernelHeight, kernelWidth, taps int) *Node {
 	batch, outHeight, outWidth, outChannels := v.Shape().Dim(0), v.Shape().Dim(1), v.Shape().Dim(2), v.Shape().Dim(3)
 	inChannels := padded.Shape().Dim(3)
-	patches := make([]*Node, taps)
-	for tap := range taps {
-		row, column := tap/kernelWidth, tap%kernelWidth
-		patches[tap] = Slice(padded, AxisRange(), AxisRange(row, row+outHeight), AxisRange(column, column+outWidth))
-	}
-	pixels := batch * outHeight * outWidth
-	joined := Reshape(concatenate(patches, 3), pixels, taps*inChannels)
-	gradient := DotGeneral(joined, []int{0}, nil, Reshape(v, pixels, outChannels), []int{0}, nil) // [taps*in, out]
+	columns := tapColumns(padded, kernelWidth, taps, outHeight, outWidth)
+	gradient := weightGradient(columns, Reshape(v, batch*outHeight*outWidth, outChannels)) // [taps*in, out]
 	gradient = padAxis(Reshape(gradient, taps, inChannels, outChannels), 0, 0, kernelHeight*kernelWidth-taps)
 	return Reshape(gradient, kernelHeight, kernelWidth, inChannels, outChannels)
 }
