@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 )
@@ -102,11 +103,18 @@ func TestNewUsesInstalledPlugin(t *testing.T) {
 	if got := choice.Backend.String(); got != "xla" {
 		t.Fatalf("backend %q with plugin %s, want xla; note: %s", got, plugin, choice.Note)
 	}
-	got := graph.MustExecOnce(choice.Backend, func(x *graph.Node) *graph.Node {
+	checkSumOfSquares(t, choice.Backend)
+}
+
+// checkSumOfSquares runs sum(x*x) for x = [1 2 3] on b and checks that it
+// gives 14.
+func checkSumOfSquares(t *testing.T, b compute.Backend) {
+	t.Helper()
+	got := graph.MustExecOnce(b, func(x *graph.Node) *graph.Node {
 		return graph.ReduceAllSum(graph.Mul(x, x))
 	}, []float32{1, 2, 3})
 	if v := tensors.MustCopyFlatData[float32](got)[0]; v != 14 {
-		t.Errorf("sum of squares of [1 2 3] on XLA = %g, want 14", v)
+		t.Errorf("sum of squares of [1 2 3] on %s = %g, want 14", b.Name(), v)
 	}
 }
 

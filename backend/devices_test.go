@@ -1,11 +1,6 @@
 package backend
 
-import (
-	"testing"
-
-	"github.com/gomlx/gomlx/core/graph"
-	"github.com/gomlx/gomlx/core/tensors"
-)
+import "testing"
 
 // TestCreateRequestsOneCPUDevice creates the installed XLA plugin's backend,
 // whose own default is 4 CPU devices, and checks that it has XLACPUDevices
@@ -23,10 +18,5 @@ func TestCreateRequestsOneCPUDevice(t *testing.T) {
 	if n := b.NumDevices(); n != XLACPUDevices {
 		t.Errorf("NumDevices() = %d, want XLACPUDevices (%d)", n, XLACPUDevices)
 	}
-	got := graph.MustExecOnce(b, func(x *graph.Node) *graph.Node {
-		return graph.ReduceAllSum(graph.Mul(x, x))
-	}, []float32{1, 2, 3})
-	if v := tensors.MustCopyFlatData[float32](got)[0]; v != 14 {
-		t.Errorf("sum of squares of [1 2 3] = %g, want 14", v)
-	}
+	checkSumOfSquares(t, b)
 }
