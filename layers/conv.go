@@ -301,11 +301,11 @@ func conv2DIm2col(x, kernel *Node, stride, padding, taps int, impl ConvImpl) *No
 	return Reshape(out, batch, outHeight, outWidth, outChannels)
 }
 
-// tapColumns returns the im2col matrix of a stride-1 convolution over
-// padded [batch, height, width, in]: for each of the batch*outHeight*outWidth
-// output pixels, the input under the kernel's first taps taps (row-major,
-// kernelWidth per row), as [batch*outHeight*outWidth, taps*in] with columns
-// in (row, column, in) order, the row-major flattening of the kernel.
+// tapColumns returns the im2col matrix [batch*outHeight*outWidth, taps*in]
+// of a stride-1 convolution over padded [batch, height, width, in]. Each
+// row holds the input under the kernel's first taps taps (row-major,
+// kernelWidth per row) for one output pixel. Its columns follow the
+// row-major flattening of the kernel, (row, column, in).
 func tapColumns(padded *Node, kernelWidth, taps, outHeight, outWidth int) *Node {
 	windows := make([]map[int][2]int, taps)
 	for tap := range taps {
