@@ -67,6 +67,17 @@ type Config struct {
 	ResidualBlocks int `json:"residual_blocks"`
 	// BatchSize is the number of images per step. Default 16.
 	BatchSize int `json:"batch_size"`
+	// MicroBatches is the number of slices of each batch, along the batch
+	// axis, that run through the network as separate branches of the graph
+	// with the same weights. Default 2, at least 1. A value above the batch
+	// size gives one slice per image. The backend runs the branches side by
+	// side. The loss is still the mean over all images, so the update is
+	// that of the whole batch. With 2, the step of PixelCNN 28x28x1 h64
+	// took 24% less time on the pure Go backend and 9% less on XLA, and
+	// that of PixelCNN 32x32x3 h128 16% and 3% less (see
+	// docs/benchmarks.md). The held-out evaluation splits its batches the
+	// same way.
+	MicroBatches int `json:"micro_batches"`
 	// LearningRate is Adam's learning rate. Default 1e-3.
 	LearningRate float64 `json:"lr"`
 	// Iterations is the number of training steps.
@@ -123,6 +134,7 @@ func DefaultConfig(data string) Config {
 		Hidden:          64,
 		ResidualBlocks:  15,
 		BatchSize:       16,
+		MicroBatches:    2,
 		LearningRate:    1e-3,
 		Iterations:      14000,
 		EvalEvery:       1000,
@@ -205,7 +217,7 @@ func (c Config) Validate() error {
 		name  string
 		value int
 	}{
-		{"hidden", c.Hidden}, {"residual_blocks", c.ResidualBlocks}, {"batch_size", c.BatchSize},
+		{"hidden", c.Hidden}, {"residual_blocks", c.ResidualBlocks}, {"batch_size", c.BatchSize}, {"micro_batches", c.MicroBatches},
 		{"iterations", c.Iterations}, {"eval_every", c.EvalEvery}, {"sample_every", c.SampleEvery},
 		{"sample_count", c.SampleCount}, {"log_every", c.LogEvery}, {"checkpoint_every", c.CheckpointEvery},
 	}

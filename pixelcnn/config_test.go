@@ -16,6 +16,8 @@ func TestConfigValidate(t *testing.T) {
 		{"unknown binarization", func(c *Config) { c.Binarization = "dither" }, "binarization"},
 		{"odd hidden", func(c *Config) { c.Hidden = 33 }, "hidden"},
 		{"zero blocks", func(c *Config) { c.ResidualBlocks = 0 }, "residual_blocks"},
+		{"zero micro-batches", func(c *Config) { c.MicroBatches = 0 }, "micro_batches"},
+		{"more micro-batches than images", func(c *Config) { c.MicroBatches = c.BatchSize + 1 }, ""},
 		{"image size 48", func(c *Config) { c.Data = DataGrumpy; c.ImageSize = 48 }, "image_size"},
 		{"negative eval images", func(c *Config) { c.EvalImages = -1 }, "eval_images"},
 		{"zero lr", func(c *Config) { c.LearningRate = 0 }, "lr"},

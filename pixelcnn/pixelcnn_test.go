@@ -543,3 +543,63 @@ func TestSampleMatchesWindowed(t *testing.T) {
 	}
 	t.Logf("row graphs %v, windowed %v", fastTime, windowedTime)
 }
+
+// TestMicroBatchesMatchWholeBatch runs three training steps on the same
+// images with the batch whole and in micro-batches (3 uneven slices of 5
+// images): the NLLs must agree, which needs one set of weights shared by
+// the slices and the gradients of all of them in every update.
+func TestMicroBatchesMatchWholeBatch(t *testing.T) {
+	for _, data := range []string{DataMNIST, DataGrumpy} {
+		t.Run(data, func(t *testing.T) {
+			cfg := smallConfig(data)
+			cfg.ImageSize = 16
+			cfg.BatchSize = 5
+			// A large step, so that a missing gradient shows in the NLLs.
+			cfg.LearningRate = 0.05
+			height, width, channels := cfg.Shape()
+			rng := rand.New(rand.NewPCG(5, 6))
+			images := make([]*tensors.Tensor, 3)
+			for i := range images {
+				images[i] = tensors.FromFlatDataAndDimensions(randomLevels(rng, cfg.BatchSize*height*width*channels, cfg.levels()),
+					cfg.BatchSize, height, width, channels)
+			}
+			backend := testutil.GoBackend(t)
+			run := func(microBatches int) (nlls []float32, variables int) {
+				cfg.MicroBatches = microBatches
+				store := NewStore(cfg)
+				exec, err := model.NewExec(backend, store, func(scope *model.Scope, x *Node) *Node {
+					return StepGraph(scope, cfg, x)
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, x := range images {
+					out, err := exec.Exec1(x)
+					if err != nil {
+						t.Fatalf("micro_batches %d: %v", microBatches, err)
+					}
+					nlls = append(nlls, tensors.MustCopyFlatData[float32](out)[0])
+				}
+				return nlls, store.NumVariables()
+			}
+			whole, wholeVariables := run(1)
+			split, splitVariables := run(3)
+			if splitVariables != wholeVariables {
+				t.Errorf("micro-batches created %d variables, the whole batch %d", splitVariables, wholeVariables)
+			}
+			if diff := math.Abs(float64(split[0] - whole[0])); diff > 1e-5*math.Abs(float64(whole[0])) {
+				t.Errorf("step 1: NLL %g with micro-batches, %g with the whole batch", split[0], whole[0])
+			}
+			// What the updates changed must agree within 1%. Summing the
+			// slices' gradients in another order moved it by 0.2% at most;
+			// dropping the gradient of all slices but the first, by 3% to 20%.
+			for i := 1; i < len(whole); i++ {
+				wholeChange, splitChange := float64(whole[i]-whole[0]), float64(split[i]-split[0])
+				if math.Abs(splitChange-wholeChange) > 0.01*math.Abs(wholeChange) {
+					t.Errorf("step %d: the NLL changed by %g since step 1 with micro-batches, by %g with the whole batch",
+						i+1, splitChange, wholeChange)
+				}
+			}
+		})
+	}
+}

@@ -124,7 +124,7 @@ func NewTrainer(backend compute.Backend, cfg Config, data *Data, outDir string) 
 	}
 	t.evalExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, levels *Node) *Node {
 		trainloop.ReadVariablesEachCall(scope, levels.Graph())
-		return NLL(cfg, Logits(scope.In(networkScope), cfg, levels), levels)
+		return ImagesNLL(scope, cfg, levels)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pixelcnn: building the evaluation: %w", err)
@@ -170,12 +170,42 @@ func openLog(path, column string, iteration int) (*trainlog.Writer, error) {
 // subpixels per image, so that the learning rate does not depend on the
 // image size.
 func StepGraph(scope *model.Scope, cfg Config, levels *Node) *Node {
-	logits := Logits(scope.In(networkScope), cfg, levels)
-	meanNLL := ReduceAllMean(NLL(cfg, logits, levels))
+	meanNLL := ReduceAllMean(ImagesNLL(scope, cfg, levels))
 	dims := levels.Shape().Size() / levels.Shape().Dim(0)
 	loss := DivScalar(meanNLL, float64(dims))
 	optimizer.Adam().LearningRate(cfg.LearningRate).Done().UpdateGraph(scope, loss.Graph(), loss)
 	return meanNLL
+}
+
+// ImagesNLL returns the NLL in nats of each image of levels [batch,
+// height, width, channels] under the network in scope, as [batch]. The
+// network runs once per micro-batch (see Config.MicroBatches), and the
+// slices are as even as the batch size allows.
+//
+// On the pure Go backend, several ops of an im2col convolution run on one
+// core: the patch gather, the zero padding and the copies of Reshape. Two
+// branches keep both cores busy while one of them runs such an op. In the
+// op times of a PixelCNN 28x28x1 step on a 2-core Intel Xeon, the patch
+// gathers alone took 16% of the step.
+func ImagesNLL(scope *model.Scope, cfg Config, levels *Node) *Node {
+	batch := levels.Shape().Dim(0)
+	parts := max(1, min(cfg.MicroBatches, batch))
+	nlls := make([]*Node, parts)
+	for i := range parts {
+		part := levels
+		if parts > 1 {
+			part = Slice(levels, AxisRange(i*batch/parts, (i+1)*batch/parts))
+		}
+		network := scope.In
+		if i > 0 {
+			network = scope.Shared
+		}
+		nlls[i] = NLL(cfg, Logits(network(networkScope), cfg, part), part)
+	}
+	if parts == 1 {
+		return nlls[0]
+	}
+	return Concatenate(nlls, 0)
 }
 
 // Config returns the configuration of the run.

@@ -41,6 +41,7 @@ func run() error {
 	hidden := flag.Int("hidden", 0, "h, the channels of the residual stream (default: the preset's)")
 	blocks := flag.Int("residual_blocks", 0, "number of residual blocks (default: the preset's)")
 	batchSize := flag.Int("batch_size", 0, "images per batch (default 16)")
+	microBatches := flag.Int("micro_batches", 0, "slices of each batch that run through the network as separate branches of the graph, so that the backend runs them side by side (default 2)")
 	lr := flag.Float64("lr", 0, "Adam learning rate (default 1e-3)")
 	iterations := flag.Int("iterations", 0, "training iterations (default: the preset's)")
 	evalEvery := flag.Int("eval_every", 0, "compute the held-out NLL every N iterations (default: the preset's)")
@@ -79,7 +80,7 @@ func run() error {
 		value int
 	}{
 		{&cfg.ImageSize, *imageSize}, {&cfg.Hidden, *hidden}, {&cfg.ResidualBlocks, *blocks},
-		{&cfg.BatchSize, *batchSize}, {&cfg.Iterations, *iterations}, {&cfg.EvalEvery, *evalEvery},
+		{&cfg.BatchSize, *batchSize}, {&cfg.MicroBatches, *microBatches}, {&cfg.Iterations, *iterations}, {&cfg.EvalEvery, *evalEvery},
 		{&cfg.SampleEvery, *sampleEvery}, {&cfg.SampleCount, *sampleCount}, {&cfg.LogEvery, *logEvery},
 		{&cfg.CheckpointEvery, *checkpointEvery},
 	} {
