@@ -184,9 +184,9 @@ func StepGraph(scope *model.Scope, cfg Config, levels *Node) *Node {
 //
 // On the pure Go backend, several ops of an im2col convolution run on one
 // core: the patch gather, the zero padding and the copies of Reshape. Two
-// branches keep both cores busy while one of them runs such an op. In the
-// op times of a PixelCNN 28x28x1 step on a 2-core Intel Xeon, the patch
-// gathers alone took 16% of the step.
+// branches keep both cores busy while one of them runs such an op. The
+// op times of a PixelCNN 28x28x1 step on a 2-core Intel Xeon, run one op
+// at a time, summed to 221 ms, of which the patch gathers took 36 ms.
 func ImagesNLL(scope *model.Scope, cfg Config, levels *Node) *Node {
 	batch := levels.Shape().Dim(0)
 	parts := max(1, min(cfg.MicroBatches, batch))
