@@ -73,10 +73,10 @@ func run() error {
 	cfg.PoolSize = *poolSize
 	cfg.BatchSize, cfg.LearningRate, cfg.Beta1, cfg.Beta2 = *batchSize, *lr, *beta1, *beta2
 	cfg.Preprocess, cfg.Seed, cfg.ConvImpl, cfg.DiffAugment = *preprocess, *seed, *convImpl, *diffAugment
-	cli.OverrideIfSet(&cfg.Iterations, *iterations)
-	cli.OverrideIfSet(&cfg.SampleEvery, *sampleEvery)
-	cli.OverrideIfSet(&cfg.LogEvery, *logEvery)
-	cli.OverrideIfSet(&cfg.CheckpointEvery, *checkpointEvery)
+	cli.OverrideIfGiven(&cfg.Iterations, "iterations", *iterations)
+	cli.OverrideIfGiven(&cfg.SampleEvery, "sample_every", *sampleEvery)
+	cli.OverrideIfGiven(&cfg.LogEvery, "log_every", *logEvery)
+	cli.OverrideIfGiven(&cfg.CheckpointEvery, "checkpoint_every", *checkpointEvery)
 	if *milestones != "" {
 		if cfg.Milestones, err = cli.ParseIterations(*milestones); err != nil {
 			return fmt.Errorf("-milestones: %w", err)

@@ -41,7 +41,7 @@ func run() error {
 	hidden := flag.Int("hidden", 0, "h, the channels of the residual stream (default: the preset's)")
 	blocks := flag.Int("residual_blocks", 0, "number of residual blocks (default: the preset's)")
 	batchSize := flag.Int("batch_size", 0, "images per batch (default 16)")
-	microBatches := flag.Int("micro_batches", 0, "slices of each batch that run through the network as separate branches of the graph, so that the backend runs them side by side (default 2)")
+	microBatches := flag.Int("micro_batches", 0, "slices of each batch that run through the network as separate branches of the graph, which the backend runs side by side: the same updates, only the speed changes; at least 1, and above the batch size one slice per image (default 2)")
 	lr := flag.Float64("lr", 0, "Adam learning rate (default 1e-3)")
 	iterations := flag.Int("iterations", 0, "training iterations (default: the preset's)")
 	evalEvery := flag.Int("eval_every", 0, "compute the held-out NLL every N iterations (default: the preset's)")
@@ -68,7 +68,7 @@ func run() error {
 	if *convImpl != "" {
 		cfg.ConvImpl = *convImpl
 	}
-	if *lr > 0 {
+	if cli.Given("lr") {
 		cfg.LearningRate = *lr
 	}
 	if *evalImages >= 0 {
@@ -76,17 +76,18 @@ func run() error {
 	}
 	cfg.Seed = *seed
 	for _, o := range []struct {
+		name  string
 		field *int
 		value int
 	}{
-		{&cfg.ImageSize, *imageSize}, {&cfg.Hidden, *hidden}, {&cfg.ResidualBlocks, *blocks},
-		{&cfg.BatchSize, *batchSize}, {&cfg.MicroBatches, *microBatches}, {&cfg.Iterations, *iterations}, {&cfg.EvalEvery, *evalEvery},
-		{&cfg.SampleEvery, *sampleEvery}, {&cfg.SampleCount, *sampleCount}, {&cfg.LogEvery, *logEvery},
-		{&cfg.CheckpointEvery, *checkpointEvery},
+		{"image_size", &cfg.ImageSize, *imageSize}, {"hidden", &cfg.Hidden, *hidden},
+		{"residual_blocks", &cfg.ResidualBlocks, *blocks}, {"batch_size", &cfg.BatchSize, *batchSize},
+		{"micro_batches", &cfg.MicroBatches, *microBatches}, {"iterations", &cfg.Iterations, *iterations},
+		{"eval_every", &cfg.EvalEvery, *evalEvery}, {"sample_every", &cfg.SampleEvery, *sampleEvery},
+		{"sample_count", &cfg.SampleCount, *sampleCount}, {"log_every", &cfg.LogEvery, *logEvery},
+		{"checkpoint_every", &cfg.CheckpointEvery, *checkpointEvery},
 	} {
-		if o.value > 0 {
-			*o.field = o.value
-		}
+		cli.OverrideIfGiven(o.field, o.name, o.value)
 	}
 	if *milestones != "" {
 		if cfg.Milestones, err = cli.ParseIterations(*milestones); err != nil {

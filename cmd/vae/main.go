@@ -62,16 +62,18 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	setInt(&cfg.ConvDim, *convDim, 0)
-	setInt(&cfg.LatentSize, *latentSize, 0)
-	setInt(&cfg.BatchSize, *batchSize, 0)
-	setInt(&cfg.Iterations, *iterations, 0)
-	setInt(&cfg.SampleEvery, *sampleEvery, 0)
-	setInt(&cfg.LogEvery, *logEvery, 0)
-	setInt(&cfg.CheckpointEvery, *checkpointEvery, 0)
+	cli.OverrideIfGiven(&cfg.ConvDim, "conv_dim", *convDim)
+	cli.OverrideIfGiven(&cfg.LatentSize, "latent_size", *latentSize)
+	cli.OverrideIfGiven(&cfg.BatchSize, "batch_size", *batchSize)
+	cli.OverrideIfGiven(&cfg.Iterations, "iterations", *iterations)
+	cli.OverrideIfGiven(&cfg.SampleEvery, "sample_every", *sampleEvery)
+	cli.OverrideIfGiven(&cfg.LogEvery, "log_every", *logEvery)
+	cli.OverrideIfGiven(&cfg.CheckpointEvery, "checkpoint_every", *checkpointEvery)
 	setInt(&cfg.EvalImages, *evalImages, -1)
 	setFloat(&cfg.Beta, *beta, -1)
-	setFloat(&cfg.LearningRate, *lr, 0)
+	if cli.Given("lr") {
+		cfg.LearningRate = *lr
+	}
 	setFloat(&cfg.Beta1, *beta1, -1)
 	setFloat(&cfg.Beta2, *beta2, -1)
 	setString(&cfg.Norm, *norm)

@@ -3,7 +3,9 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -55,8 +57,9 @@ func IsTerminal(f *os.File) bool {
 // case, when the command has nothing left to train.
 func ReportResume(name, outDir string, changes []string, iteration, iterations int) (done bool) {
 	if len(changes) > 0 {
+		previous := latestPreviousConfig(outDir)
 		fmt.Printf("%s: resuming with changed settings %s; the earlier config.json is kept as %s\n",
-			name, strings.Join(changes, ", "), latestPreviousConfig(outDir))
+			name, describeChanges(previous, filepath.Join(outDir, "config.json"), changes), previous)
 	}
 	if iteration >= iterations {
 		fmt.Printf("%s: the run in %s is already at iteration %d, so -iterations %d trains nothing; raise -iterations to continue\n",
@@ -64,6 +67,39 @@ func ReportResume(name, outDir string, changes []string, iteration, iterations i
 		return true
 	}
 	return false
+}
+
+// describeChanges formats the changed settings (JSON names) as "name old
+// -> new", with the values read from the configuration files before and
+// after. An unreadable file gives "?", and a missing setting "unset".
+func describeChanges(before, after string, changes []string) string {
+	read := func(path string) map[string]json.RawMessage {
+		var values map[string]json.RawMessage
+		if data, err := os.ReadFile(path); err == nil {
+			_ = json.Unmarshal(data, &values) // unreadable values print as "?"
+		}
+		return values
+	}
+	old, updated := read(before), read(after)
+	show := func(values map[string]json.RawMessage, name string) string {
+		switch value, found := values[name]; {
+		case values == nil:
+			return "?"
+		case !found:
+			return "unset"
+		default:
+			var compact bytes.Buffer
+			if json.Compact(&compact, value) != nil {
+				return string(value)
+			}
+			return compact.String()
+		}
+	}
+	parts := make([]string, len(changes))
+	for i, name := range changes {
+		parts[i] = fmt.Sprintf("%s %s -> %s", name, show(old, name), show(updated, name))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // latestPreviousConfig returns the path of the config.previous-N.json in
@@ -109,10 +145,28 @@ func Message(name string, err error) string {
 	return name + ": " + text
 }
 
-// OverrideIfSet replaces *field with value when the flag was given, which
-// these commands mark by a value > 0.
-func OverrideIfSet(field *int, value int) {
-	if value > 0 {
+// Given reports whether the command line set the flag name. flag.Parse
+// must have run. It panics when the command defines no such flag, a
+// mistake in the command's code.
+func Given(name string) bool {
+	if flag.Lookup(name) == nil {
+		panic(fmt.Sprintf("cli.Given: the command defines no flag %q", name))
+	}
+	set := false
+	flag.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
+}
+
+// OverrideIfGiven replaces *field with value when the command line set the
+// flag name, whatever the value. An explicit 0 or negative value then
+// reaches the configuration's Validate, which rejects it, instead of
+// counting as unset.
+func OverrideIfGiven(field *int, name string, value int) {
+	if Given(name) {
 		*field = value
 	}
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -23,15 +24,30 @@ func TestParseIterations(t *testing.T) {
 	}
 }
 
-func TestOverrideIfSet(t *testing.T) {
-	field := 300
-	OverrideIfSet(&field, 0)
-	if field != 300 {
-		t.Errorf("unset flag changed the field to %d", field)
+func TestOverrideIfGiven(t *testing.T) {
+	saved := flag.CommandLine
+	defer func() { flag.CommandLine = saved }()
+	flag.CommandLine = flag.NewFlagSet("test", flag.ContinueOnError)
+	iterations := flag.Int("iterations", 0, "")
+	batchSize := flag.Int("batch_size", 0, "")
+	microBatches := flag.Int("micro_batches", 0, "")
+	if err := flag.CommandLine.Parse([]string{"-iterations", "50", "-micro_batches", "0"}); err != nil {
+		t.Fatal(err)
 	}
-	OverrideIfSet(&field, 50)
-	if field != 50 {
-		t.Errorf("field %d after a flag of 50, want 50", field)
+	fields := map[string]int{"iterations": 300, "batch_size": 16, "micro_batches": 2}
+	for name, value := range map[string]int{"iterations": *iterations, "batch_size": *batchSize, "micro_batches": *microBatches} {
+		field := fields[name]
+		OverrideIfGiven(&field, name, value)
+		fields[name] = field
+	}
+	if got := fields["iterations"]; got != 50 {
+		t.Errorf("iterations = %d after -iterations 50, want 50", got)
+	}
+	if got := fields["batch_size"]; got != 16 {
+		t.Errorf("batch_size = %d without its flag, want the default 16", got)
+	}
+	if got := fields["micro_batches"]; got != 0 {
+		t.Errorf("micro_batches = %d after -micro_batches 0, want 0 for Validate to reject", got)
 	}
 }
 
@@ -66,6 +82,27 @@ func TestLatestPreviousConfig(t *testing.T) {
 	}
 	if got, want := latestPreviousConfig(dir), filepath.Join(dir, "config.previous-10.json"); got != want {
 		t.Errorf("latestPreviousConfig = %q, want %q", got, want)
+	}
+}
+
+// TestDescribeChanges checks the old and new values of each changed
+// setting in the resume message, compact JSON as config.json holds them.
+func TestDescribeChanges(t *testing.T) {
+	dir := t.TempDir()
+	before, after := filepath.Join(dir, "config.previous-1.json"), filepath.Join(dir, "config.json")
+	if err := os.WriteFile(before, []byte(`{"iterations": 6, "data": "mnist"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(after, []byte("{\"iterations\": 9, \"data\": \"mnist\", \"micro_batches\": 3, \"milestones\": [\n  1,\n  3\n]}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := describeChanges(before, after, []string{"iterations", "micro_batches", "milestones"})
+	if want := "iterations 6 -> 9, micro_batches unset -> 3, milestones unset -> [1,3]"; got != want {
+		t.Errorf("describeChanges = %q, want %q", got, want)
+	}
+	got = describeChanges(filepath.Join(dir, "missing.json"), after, []string{"iterations"})
+	if want := "iterations ? -> 9"; got != want {
+		t.Errorf("describeChanges with no earlier file = %q, want %q", got, want)
 	}
 }
 
