@@ -544,10 +544,10 @@ func TestSampleMatchesWindowed(t *testing.T) {
 	t.Logf("row graphs %v, windowed %v", fastTime, windowedTime)
 }
 
-// TestMicroBatchesMatchWholeBatch runs three training steps on the same
-// images with the batch whole and in micro-batches (3 uneven slices of 5
-// images): the NLLs must agree, which needs one set of weights shared by
-// the slices and the gradients of all of them in every update.
+// TestMicroBatchesMatchWholeBatch runs three training steps on a batch of
+// 5 images, whole and in 3 uneven micro-batches (1, 2 and 2 images). The
+// NLLs must agree. That needs one set of weights for all micro-batches and
+// the gradients of all of them in every update.
 func TestMicroBatchesMatchWholeBatch(t *testing.T) {
 	for _, data := range []string{DataMNIST, DataGrumpy} {
 		t.Run(data, func(t *testing.T) {
@@ -591,8 +591,9 @@ func TestMicroBatchesMatchWholeBatch(t *testing.T) {
 				t.Errorf("step 1: NLL %g with micro-batches, %g with the whole batch", split[0], whole[0])
 			}
 			// What the updates changed must agree within 1%. Summing the
-			// slices' gradients in another order moved it by 0.2% at most;
-			// dropping the gradient of all slices but the first, by 3% to 20%.
+			// gradients in another order moved it by 0.2% at most. Dropping
+			// the gradients of all micro-batches but the first moved it by 3%
+			// to 20%.
 			for i := 1; i < len(whole); i++ {
 				wholeChange, splitChange := float64(whole[i]-whole[0]), float64(split[i]-split[0])
 				if math.Abs(splitChange-wholeChange) > 0.01*math.Abs(wholeChange) {
@@ -601,5 +602,63 @@ func TestMicroBatchesMatchWholeBatch(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestImagesNLLPerMicroBatch checks the graph of the held-out evaluation
+// on 5 images with 1, 3 and 100 micro-batches (100 gives one per image).
+// The per-image NLLs must be the same, in the same order, and the graph
+// must hold one network per micro-batch.
+func TestImagesNLLPerMicroBatch(t *testing.T) {
+	cfg := smallConfig(DataMNIST)
+	cfg.BatchSize = 5
+	height, width, channels := cfg.Shape()
+	rng := rand.New(rand.NewPCG(7, 8))
+	x := tensors.FromFlatDataAndDimensions(randomLevels(rng, cfg.BatchSize*height*width*channels, 2),
+		cfg.BatchSize, height, width, channels)
+	backend := testutil.GoBackend(t)
+	run := func(microBatches int) (nlls []float32, nodes int) {
+		cfg.MicroBatches = microBatches
+		store := NewStore(cfg)
+		exec, err := model.NewExec(backend, store, func(scope *model.Scope, levels *Node) *Node {
+			nll := ImagesNLL(scope, cfg, levels)
+			nodes = len(levels.Graph().Nodes())
+			return nll
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := exec.Exec1(x); err != nil {
+			t.Fatal(err)
+		}
+		// The last layer starts at zero, which gives every image the same
+		// NLL: randomize it, then run the network again.
+		randomizeOutputLayer(t, store)
+		out, err := exec.Exec1(x)
+		if err != nil {
+			t.Fatalf("micro_batches %d: %v", microBatches, err)
+		}
+		return tensors.MustCopyFlatData[float32](out), nodes
+	}
+	whole, wholeNodes := run(1)
+	if whole[0] == whole[1] {
+		t.Fatalf("images 0 and 1 have the same NLL %g: the test cannot see the order", whole[0])
+	}
+	for _, c := range []struct{ microBatches, networks int }{{3, 3}, {100, 5}} {
+		nlls, nodes := run(c.microBatches)
+		if len(nlls) != len(whole) {
+			t.Fatalf("micro_batches %d: %d NLLs, want %d", c.microBatches, len(nlls), len(whole))
+		}
+		for i := range whole {
+			if diff := math.Abs(float64(nlls[i] - whole[i])); diff > 1e-5*math.Abs(float64(whole[i])) {
+				t.Errorf("micro_batches %d, image %d: NLL %g, want %g as with the whole batch", c.microBatches, i, nlls[i], whole[i])
+			}
+		}
+		// Nearly all nodes are the network's, so n networks hold about n
+		// times the nodes of one.
+		if least := c.networks * wholeNodes * 9 / 10; nodes < least {
+			t.Errorf("micro_batches %d: the graph has %d nodes, want at least %d for %d networks of %d nodes",
+				c.microBatches, nodes, least, c.networks, wholeNodes)
+		}
 	}
 }
