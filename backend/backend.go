@@ -13,14 +13,15 @@
 // slots, which avoids a hang of its scheduler. GoParallelism explains why.
 //
 // On its own it never downloads anything: it gives go-xla an absolute plugin
-// path, for which go-xla skips its automatic plugin download. A
-// GOMLX_BACKEND such as "xla:cuda" is passed to go-xla unchanged, so go-xla
-// installs the CUDA plugin as it documents (this needs access to PyPI and
-// GitHub; GOMLX_NO_AUTO_INSTALL=1 turns that off).
+// path. For a GOMLX_BACKEND that names a plugin, "xla:cpu" or "xla:cuda",
+// Create first runs go-xla's installer of that plugin (see installPlugin),
+// which downloads it into ~/.local/lib/go-xla unless it is found already.
+// GOMLX_NO_AUTO_INSTALL=1 turns that off.
 package backend
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -32,6 +33,7 @@ import (
 	"github.com/gomlx/compute"
 	_ "github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/go-xla/compute/xla"
+	"github.com/gomlx/go-xla/installer"
 	"github.com/gomlx/go-xla/pjrt"
 
 	"github.com/catsynth/catsynth/repo"
@@ -140,6 +142,11 @@ func Create(config string) (b compute.Backend, err error) {
 		if b, err := newXLAOneDevice(plugin); err == nil {
 			return b, nil
 		}
+	} else if isXLA {
+		name, _, _ := strings.Cut(plugin, ",")
+		if err := installPlugin(name); err != nil {
+			return nil, err
+		}
 	}
 	b, err = compute.NewWithConfig(config)
 	if err != nil || config != "go" {
@@ -150,6 +157,38 @@ func Create(config string) (b compute.Backend, err error) {
 		return nil, fmt.Errorf("backend: sizing the Go backend's worker pool: %w", err)
 	}
 	return b, nil
+}
+
+// installPlugin runs go-xla's installer of the PJRT plugin name, such as
+// "cpu" or "cuda", unless GOMLX_NO_AUTO_INSTALL is set or go-xla's search
+// (PJRT_PLUGIN_LIBRARY_PATH, ~/.local/lib/go-xla, ...) already finds the
+// plugin. The installer downloads the CPU plugin from GitHub, and the CUDA
+// plugin with NVIDIA's libraries from PyPI. For "cuda" it returns an error
+// when the machine shows no NVIDIA GPU, since the installer then installs
+// nothing. Names without an installer are left to go-xla.
+//
+// go-xla v0.4.13 runs its installers by itself only when its autoinstall
+// package is linked in. It then runs all of them whenever it lists the
+// plugins, so a request for "cuda" also downloads the CPU plugin, and fails
+// with a page of errors where GitHub cannot be reached. Running the one
+// installer here avoids both.
+func installPlugin(name string) error {
+	if _, off := os.LookupEnv(xla.NoAutoInstallEnv); off {
+		return nil
+	}
+	for found := range pjrt.AvailablePlugins() {
+		if found == name || strings.HasPrefix(found, name+"_") {
+			return nil
+		}
+	}
+	if name == "cuda" && !installer.HasNvidiaGPU() {
+		return errors.New("xla:cuda needs an NVIDIA GPU, and this machine has none (no /dev/nvidia* and no working nvidia-smi)")
+	}
+	if err := installer.AutoInstallPlugin(name, "", true, installer.Normal); err != nil {
+		return fmt.Errorf("installing go-xla's %q plugin failed: %w; set %s=1 to skip the download, "+
+			"and for the CPU run `make setup`, which installs a plugin from PyPI into .xla/", name, err, xla.NoAutoInstallEnv)
+	}
+	return nil
 }
 
 // newXLAOneDevice creates the XLA backend for plugin (an absolute path,
