@@ -68,9 +68,7 @@ func run() error {
 	if *convImpl != "" {
 		cfg.ConvImpl = *convImpl
 	}
-	if cli.Given("lr") {
-		cfg.LearningRate = *lr
-	}
+	cli.OverrideIfGiven(&cfg.LearningRate, "lr", *lr)
 	if *evalImages >= 0 {
 		cfg.EvalImages = *evalImages
 	}

@@ -71,9 +71,7 @@ func run() error {
 	cli.OverrideIfGiven(&cfg.CheckpointEvery, "checkpoint_every", *checkpointEvery)
 	setInt(&cfg.EvalImages, *evalImages, -1)
 	setFloat(&cfg.Beta, *beta, -1)
-	if cli.Given("lr") {
-		cfg.LearningRate = *lr
-	}
+	cli.OverrideIfGiven(&cfg.LearningRate, "lr", *lr)
 	setFloat(&cfg.Beta1, *beta1, -1)
 	setFloat(&cfg.Beta2, *beta2, -1)
 	setString(&cfg.Norm, *norm)

@@ -165,7 +165,7 @@ func Given(name string) bool {
 // flag name, whatever the value. An explicit 0 or negative value then
 // reaches the configuration's Validate, which rejects it, instead of
 // counting as unset.
-func OverrideIfGiven(field *int, name string, value int) {
+func OverrideIfGiven[T any](field *T, name string, value T) {
 	if Given(name) {
 		*field = value
 	}
