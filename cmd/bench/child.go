@@ -9,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gomlx/compute"
+	"github.com/gomlx/go-xla/pjrt"
+
 	"github.com/catsynth/catsynth/backend"
 	"github.com/catsynth/catsynth/dataset"
 )
@@ -81,9 +84,19 @@ func runChild(model, config string, images *dataset.Images, convImpl string, war
 	if err != nil {
 		return fmt.Errorf("%s on %s: %w", model, b.String(), err)
 	}
-	backendName := b.String()
+	return json.NewEncoder(os.Stdout).Encode(childResult{Backend: backendLabel(b, config), Durations: durations, FlopsInStep: flops})
+}
+
+// backendLabel names backend b, created from config, in the table: "go",
+// "xla" for XLA on the CPU, "xla:cuda" for XLA on an NVIDIA GPU, and
+// config itself for the Go backend with options, such as
+// "go:ops_sequential".
+func backendLabel(b compute.Backend, config string) string {
 	if strings.HasPrefix(config, "go:") {
-		backendName = config // names the Go backend's options, e.g. "go:ops_sequential"
+		return config
 	}
-	return json.NewEncoder(os.Stdout).Encode(childResult{Backend: backendName, Durations: durations, FlopsInStep: flops})
+	if p, ok := b.(interface{ PluginName() string }); ok && pjrt.IsCUDAName(p.PluginName()) {
+		return b.Name() + ":cuda"
+	}
+	return b.String()
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/catsynth/catsynth/internal/cli"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/go-xla/installer"
 
 	"github.com/catsynth/catsynth/backend"
 	"github.com/catsynth/catsynth/cyclegan"
@@ -90,7 +91,7 @@ type result struct {
 func main() {
 	steps := flag.Int("steps", 12, "timed steps per model and backend")
 	warmup := flag.Int("warmup", 3, "untimed steps first (the first one compiles the graphs)")
-	backends := flag.String("backends", "auto", `comma-separated GOMLX_BACKEND values, or "auto" for go plus XLA when its plugin is found`)
+	backends := flag.String("backends", "auto", `comma-separated GOMLX_BACKEND values, or "auto" for go, XLA on the CPU when its plugin is found, and xla:cuda when the machine has an NVIDIA GPU`)
 	only := flag.String("models", "", "comma-separated model names to time (default: all); names are matched by prefix, e.g. PixelCNN")
 	torchScript := flag.String("torch", "", "path to torch_reference.py; runs the PyTorch peer in the same run when -python can import torch")
 	python := flag.String("python", defaultPython(), "Python interpreter for the PyTorch peer")
@@ -232,8 +233,16 @@ func backendConfigs(flagValue string) ([]string, error) {
 	if plugin := backend.FindPlugin(); plugin != "" {
 		configs = append(configs, "xla:"+plugin)
 	}
+	if hasGPU() {
+		configs = append(configs, "xla:cuda")
+	}
 	return configs, nil
 }
+
+// hasGPU reports whether the machine shows an NVIDIA GPU (/dev/nvidia* or a
+// working nvidia-smi), in which case -backends auto adds xla:cuda. A
+// variable, so that tests can replace it.
+var hasGPU = installer.HasNvidiaGPU
 
 // benchImages returns the real Grumpy cats when a data folder is found, and
 // otherwise 64 random images: the step time does not depend on the pixels.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +30,9 @@ func render(results []result, rounds, steps int) string {
 	}
 	fmt.Fprintf(&sb, "%s of %d timed steps; each round timed a model on every backend and then the peer's same model. Our percentiles pool the steps of all rounds; the peer's time is the median of its round medians.\n\n",
 		roundsText, steps)
+	if slices.ContainsFunc(results, func(r result) bool { return strings.HasSuffix(r.Backend, ":cuda") }) {
+		sb.WriteString("The peer runs on the CPU only: the ratios of the xla:cuda rows compare our step on the GPU with the peer's on 2 CPU threads, and their peak MiB is host memory, not GPU memory.\n\n")
+	}
 	if backend.MallocTuned() {
 		fmt.Fprintf(&sb, "Our processes ran with glibc's allocator tuned (see `backend.MallocTuned`). In each round the peer ran twice, with glibc's defaults and with GLIBC_TUNABLES=%s. \"PyTorch ms\", the ratio and \"PyTorch peak MiB\" come from the faster of the two, \"default malloc\" from the first.\n\n", backend.MallocTunables)
 	}
