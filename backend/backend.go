@@ -212,8 +212,8 @@ func newXLAOneDevice(plugin string) (compute.Backend, error) {
 // The medians were 107.7 against 119.8 ms for PixelCNN 28x28x1 (8 runs of
 // each). With 6 runs of each, the VAE took 57.8 against 63.5 ms, DCGAN
 // 97.5 against 100.9 ms and CycleGAN 219.9 against 227.3 ms. PixelCNN
-// 32x32x3 did not change (558.6 against 549.1 ms, 4 runs of each). Machines with 4
-// cores or more get the same pool either way.
+// 32x32x3 did not change (558.6 against 549.1 ms, 4 runs of each).
+// Machines with 4 cores or more get the same pool either way.
 const XLACPUDevices = 1
 
 // OneDNNFlag is the XLA flag that Create adds to XLA_FLAGS for a CPU plugin

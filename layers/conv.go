@@ -303,9 +303,9 @@ func conv2DIm2col(x, kernel *Node, stride, padding, taps int, impl ConvImpl) *No
 
 // tapColumns returns the im2col matrix [batch*outHeight*outWidth, taps*in]
 // of a stride-1 convolution over padded [batch, height, width, in]. Each
-// row holds the input under the kernel's first taps taps (row-major,
-// kernelWidth per row) for one output pixel. Its columns follow the
-// row-major flattening of the kernel, (row, column, in).
+// row contains, for one output pixel, the input under the first `taps`
+// kernel taps in row-major order (kernelWidth taps per kernel row). The
+// columns follow the row-major flattening of the kernel, (row, column, in).
 func tapColumns(padded *Node, kernelWidth, taps, outHeight, outWidth int) *Node {
 	windows := make([]map[int][2]int, taps)
 	for tap := range taps {

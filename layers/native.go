@@ -71,10 +71,10 @@ const patchGradientMinSide = 64
 // kernelGradientFromPatches returns the gradient [kh, kw, in, out] of a
 // stride-1 convolution's kernel, for the padded input padded [batch,
 // paddedHeight, paddedWidth, in] and the output gradient v [batch,
-// outHeight, outWidth, out], with the taps from index taps on zero. It is
-// weightGradient of the first taps taps' im2col matrix (tapColumns) and v,
-// one product a^T @ v that contracts the pixels and that XLA runs through
-// oneDNN (see backend.OneDNNFlag).
+// outHeight, outWidth, out], with the taps from index taps on zero. It
+// computes weightGradient of tapColumns (the im2col matrix of the first
+// `taps` taps) and v: one product a^T @ v that contracts the pixels, which
+// XLA runs through oneDNN (see backend.OneDNNFlag).
 //
 // XLA's own kernel gradient first transposes both operands, then runs a
 // convolution whose window is the whole image, and computes the zero taps

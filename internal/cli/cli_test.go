@@ -34,20 +34,19 @@ func TestOverrideIfGiven(t *testing.T) {
 	if err := flag.CommandLine.Parse([]string{"-iterations", "50", "-micro_batches", "0"}); err != nil {
 		t.Fatal(err)
 	}
-	fields := map[string]int{"iterations": 300, "batch_size": 16, "micro_batches": 2}
-	for name, value := range map[string]int{"iterations": *iterations, "batch_size": *batchSize, "micro_batches": *microBatches} {
-		field := fields[name]
-		OverrideIfGiven(&field, name, value)
-		fields[name] = field
+	// The configuration's values before the flags apply.
+	iterationsField, batchSizeField, microBatchesField := 300, 16, 2
+	OverrideIfGiven(&iterationsField, "iterations", *iterations)
+	OverrideIfGiven(&batchSizeField, "batch_size", *batchSize)
+	OverrideIfGiven(&microBatchesField, "micro_batches", *microBatches)
+	if iterationsField != 50 {
+		t.Errorf("iterations = %d after -iterations 50, want 50", iterationsField)
 	}
-	if got := fields["iterations"]; got != 50 {
-		t.Errorf("iterations = %d after -iterations 50, want 50", got)
+	if batchSizeField != 16 {
+		t.Errorf("batch_size = %d without its flag, want the default 16", batchSizeField)
 	}
-	if got := fields["batch_size"]; got != 16 {
-		t.Errorf("batch_size = %d without its flag, want the default 16", got)
-	}
-	if got := fields["micro_batches"]; got != 0 {
-		t.Errorf("micro_batches = %d after -micro_batches 0, want 0 for Validate to reject", got)
+	if microBatchesField != 0 {
+		t.Errorf("micro_batches = %d after -micro_batches 0, want 0 for Validate to reject", microBatchesField)
 	}
 }
 
