@@ -128,9 +128,10 @@ const GoParallelism = 64
 // "go:ops_sequential" or "xla:/abs/path/plugin.so", and turns GoMLX's panics
 // into errors. For exactly "go" it sets the worker pool to GoWorkers()
 // slots. Any other "go:..." configuration is passed through unchanged. For
-// "xla:" followed by an absolute plugin path, it first adds OneDNNFlag to
-// XLA_FLAGS when that plugin supports the flag (see OneDNNFlag), and
-// requests XLACPUDevices CPU devices.
+// "xla:" followed by the absolute path of a CPU plugin, it first adds
+// OneDNNFlag to XLA_FLAGS when that plugin supports the flag (see
+// OneDNNFlag), and requests XLACPUDevices CPU devices. A GPU plugin given by
+// its path (see acceleratorPlugin) is loaded with its own defaults.
 func Create(config string) (b compute.Backend, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -138,9 +139,11 @@ func Create(config string) (b compute.Backend, err error) {
 		}
 	}()
 	if plugin, isXLA := strings.CutPrefix(config, "xla:"); isXLA && filepath.IsAbs(plugin) {
-		enableOneDNN(plugin)
-		if b, err := newXLAOneDevice(plugin); err == nil {
-			return b, nil
+		if !acceleratorPlugin(plugin) {
+			enableOneDNN(plugin)
+			if b, err := newXLAOneDevice(plugin); err == nil {
+				return b, nil
+			}
 		}
 	} else if isXLA {
 		name, _, _ := strings.Cut(plugin, ",")
@@ -189,6 +192,24 @@ func installPlugin(name string) error {
 			"and for the CPU run `make setup`, which installs a plugin from PyPI into .xla/", name, err, xla.NoAutoInstallEnv)
 	}
 	return nil
+}
+
+// acceleratorPlugin reports whether the plugin path, optionally followed by
+// ",key=value" options, names a GPU plugin: one whose file name contains
+// "cuda", "nvidia" or "rocm", in any case. Examples are go-xla's
+// pjrt_c_api_cuda_plugin.so and JAX's
+// jax_plugins/xla_cuda13/xla_cuda_plugin.so. Create gives such a plugin
+// neither OneDNNFlag nor the CPU device count, which concern XLA's CPU
+// client only.
+func acceleratorPlugin(plugin string) bool {
+	path, _, _ := strings.Cut(plugin, ",")
+	name := strings.ToLower(filepath.Base(path))
+	for _, marker := range []string{"cuda", "nvidia", "rocm"} {
+		if strings.Contains(name, marker) {
+			return true
+		}
+	}
+	return false
 }
 
 // newXLAOneDevice creates the XLA backend for plugin (an absolute path,

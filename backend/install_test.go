@@ -1,6 +1,8 @@
 package backend
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -34,6 +36,39 @@ func TestInstallPluginOff(t *testing.T) {
 	for _, name := range []string{"cpu", "cuda"} {
 		if err := installPlugin(name); err != nil {
 			t.Errorf("installPlugin(%q) with %s set = %v, want nil", name, xla.NoAutoInstallEnv, err)
+		}
+	}
+}
+
+// TestCreateSkipsOneDNNForGPUPlugins gives Create plugin files that contain
+// OneDNNFlag's name, as XLA's plugins do, and checks that only the one named
+// as a CPU plugin gets the flag in XLA_FLAGS. The files are not shared
+// libraries, so every Create fails after XLA_FLAGS is set.
+func TestCreateSkipsOneDNNForGPUPlugins(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		path     string
+		wantFlag bool
+	}{
+		{filepath.Join(dir, "pjrt_c_api_cpu_plugin.so"), true},
+		{filepath.Join(dir, "pjrt_c_api_cuda_plugin.so"), false},
+		{filepath.Join(dir, "jax_plugins", "xla_cuda13", "xla_cuda_plugin.so"), false},
+		{filepath.Join(dir, "pjrt_c_api_rocm_plugin.so"), false},
+	}
+	for _, c := range cases {
+		if err := os.MkdirAll(filepath.Dir(c.path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(c.path, []byte("flags: "+oneDNNFlagName), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("XLA_FLAGS", "")
+		if b, err := Create("xla:" + c.path); err == nil {
+			b.Finalize()
+			t.Fatalf("Create(%s) succeeded on a file that is not a plugin", c.path)
+		}
+		if got := strings.Contains(os.Getenv("XLA_FLAGS"), oneDNNFlagName); got != c.wantFlag {
+			t.Errorf("Create(%s): XLA_FLAGS = %q, oneDNN flag expected: %v", c.path, os.Getenv("XLA_FLAGS"), c.wantFlag)
 		}
 	}
 }
