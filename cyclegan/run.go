@@ -130,7 +130,7 @@ func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
 			Status: func(l Losses) string {
 				return fmt.Sprintf("D_X %.3f D_Y %.3f G_XY %.3f G_YX %.3f cycle %.3f", l.DX, l.DY, l.GXY, l.GYX, l.Cycle)
 			},
-			End: t.lossLog.Flush,
+			End: func() error { return t.lossLog.Flush() },
 		})
 }
 

@@ -92,7 +92,9 @@ func checkDomain(name string, images *dataset.Images) error {
 // An output folder that already holds a checkpoint is resumed from it.
 type Trainer struct {
 	// configChanges lists the settings that differ from the run resumed.
-	configChanges []string
+	configChanges []runconfig.Change
+	// saveConfig writes config.json; begin calls it before the first step.
+	saveConfig func() error
 	cfg           Config
 	store         *model.Store
 	stepExec      *model.Exec
@@ -109,16 +111,18 @@ type Trainer struct {
 	sampleSize int
 	outDir     string
 	ckpt       *checkpoint.Handler
-	lossLog    *trainlog.Writer
-	iteration  int
+	// lossLog is nil until begin opens it.
+	lossLog   *trainlog.Writer
+	iteration int
 }
 
 // NewTrainer prepares a run on the domains imagesX and imagesY (64x64; see
 // LoadDomains) writing to outDir. When outDir holds a checkpoint, training
-// resumes from its iteration, and the loss log is cut back to it. It
-// returns an error for an invalid configuration, a domain without images
-// or with fewer images than batch_size, or an output folder from a run with
-// another architecture.
+// resumes from its iteration. It returns an error for an invalid
+// configuration, a domain without images or with fewer images than
+// batch_size, or an output folder from a run with another architecture. It
+// writes config.json and the loss log only at the first training step (see
+// begin), so a trainer that only samples changes neither.
 func NewTrainer(backend compute.Backend, cfg Config, imagesX, imagesY *dataset.Images, outDir string) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -136,13 +140,18 @@ func NewTrainer(backend compute.Backend, cfg Config, imagesX, imagesY *dataset.I
 		return nil, fmt.Errorf("cyclegan: creating the output folder: %w", err)
 	}
 	configPath := filepath.Join(outDir, ConfigFile)
-	configChanges, err := runconfig.Save(configPath, cfg, func(saved Config) error { return cfg.checkResumable(saved, configPath) })
+	resumable := func(saved Config) error { return cfg.checkResumable(saved, configPath) }
+	configChanges, err := runconfig.Check(configPath, cfg, resumable)
 	if err != nil {
 		return nil, err
 	}
 
 	t := &Trainer{cfg: cfg, store: model.NewStore(), outDir: outDir}
 	t.configChanges = configChanges
+	t.saveConfig = func() error {
+		_, err := runconfig.Save(configPath, cfg, resumable)
+		return err
+	}
 	// Distinct seeds give the two domains independent orders.
 	if t.loaderX, err = dataset.NewLoader(imagesX, cfg.BatchSize, cfg.Preprocess, cfg.Seed); err != nil {
 		return nil, fmt.Errorf("cyclegan: domain X (%s): %w", imagesX.Dir, err)
@@ -181,14 +190,29 @@ func NewTrainer(backend compute.Backend, cfg Config, imagesX, imagesY *dataset.I
 	if err := t.buildExecs(backend); err != nil {
 		return nil, err
 	}
-	t.lossLog, err = trainlog.Open(filepath.Join(outDir, LossLogFile), LogColumns)
-	if err != nil {
-		return nil, fmt.Errorf("cyclegan: %w", err)
-	}
-	if err := t.lossLog.TruncateAfter(t.iteration); err != nil {
-		return nil, fmt.Errorf("cyclegan: %w", err)
-	}
 	return t, nil
+}
+
+// begin writes config.json and opens the loss log, cut back to the
+// current iteration so that no row is written twice. It runs once, before
+// the first training step.
+func (t *Trainer) begin() error {
+	if t.lossLog != nil {
+		return nil
+	}
+	if err := t.saveConfig(); err != nil {
+		return err
+	}
+	log, err := trainlog.Open(filepath.Join(t.outDir, LossLogFile), LogColumns)
+	if err != nil {
+		return fmt.Errorf("cyclegan: %w", err)
+	}
+	if err := log.TruncateAfter(t.iteration); err != nil {
+		log.Close()
+		return fmt.Errorf("cyclegan: %w", err)
+	}
+	t.lossLog = log
+	return nil
 }
 
 func (t *Trainer) buildExecs(backend compute.Backend) error {
@@ -263,6 +287,9 @@ func (t *Trainer) setLearningRates() error {
 // Step runs one iteration: the update of D_X and D_Y, then the joint update
 // of G_XY and G_YX on the same real batches.
 func (t *Trainer) Step() (Losses, error) {
+	if err := t.begin(); err != nil {
+		return Losses{}, err
+	}
 	if t.cfg.DecayFrom > 0 {
 		if err := t.setLearningRates(); err != nil {
 			return Losses{}, err
@@ -351,7 +378,8 @@ func (t *Trainer) Close() error {
 	return t.lossLog.Close()
 }
 
-// ConfigChanges returns the JSON names of the settings that differ from the
-// configuration of the run this one resumed, sorted; none for a new run. The
-// earlier configuration is kept as config.previous-N.json.
-func (t *Trainer) ConfigChanges() []string { return t.configChanges }
+// ConfigChanges returns the settings that differ from the configuration of
+// the run this one resumes, sorted by JSON name; none for a new run. The
+// first training step keeps the earlier configuration as
+// config.previous-N.json.
+func (t *Trainer) ConfigChanges() []runconfig.Change { return t.configChanges }

@@ -414,3 +414,55 @@ func TestStepGraphMatchesTwoUpdates(t *testing.T) {
 		})
 	}
 }
+
+// TestNoTrainingWritesNothing checks the runs that train nothing: one whose
+// batch is larger than the data, which NewTrainer rejects, and a finished
+// run opened again with a changed seed and run to the same iteration. The
+// first leaves no config.json, and the second leaves config.json and the
+// loss log as training wrote them.
+func TestNoTrainingWritesNothing(t *testing.T) {
+	images := grumpyImages(t)
+	backend := testutil.GoBackend(t)
+
+	rejected := t.TempDir()
+	tooLarge := testConfig()
+	tooLarge.BatchSize = images.Len() + 1
+	if _, err := NewTrainer(backend, tooLarge, images, rejected); err == nil {
+		t.Fatalf("NewTrainer accepted batch_size %d for %d images", tooLarge.BatchSize, images.Len())
+	}
+	if _, err := os.Stat(filepath.Join(rejected, ConfigFile)); err == nil {
+		t.Error("a rejected run left config.json behind")
+	}
+
+	dir := t.TempDir()
+	cfg := testConfig()
+	cfg.Iterations = 2
+	first, err := NewTrainer(backend, cfg, images, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Run(context.Background(), RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+	config, _ := os.ReadFile(filepath.Join(dir, ConfigFile))
+	losses, _ := os.ReadFile(filepath.Join(dir, LossLogFile))
+
+	cfg.Seed++
+	again, err := NewTrainer(backend, cfg, images, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := again.Run(context.Background(), RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := again.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, ConfigFile)); string(after) != string(config) {
+		t.Errorf("config.json went from %s to %s without training", config, after)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, LossLogFile)); string(after) != string(losses) {
+		t.Errorf("the loss log went from %q to %q without training", losses, after)
+	}
+}

@@ -59,7 +59,7 @@ func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
 			Status: func(l Losses) string {
 				return fmt.Sprintf("D_real %.4f D_fake %.4f G %.4f", l.DReal, l.DFake, l.G)
 			},
-			End: t.lossLog.Flush,
+			End: func() error { return t.lossLog.Flush() },
 		})
 }
 

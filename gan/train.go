@@ -58,7 +58,9 @@ type Losses struct {
 // An output folder that already holds a checkpoint is resumed from it.
 type Trainer struct {
 	// configChanges lists the settings that differ from the run resumed.
-	configChanges []string
+	configChanges []runconfig.Change
+	// saveConfig writes config.json; begin calls it before the first step.
+	saveConfig func() error
 	cfg           Config
 	backend       compute.Backend
 	store         *model.Store
@@ -67,18 +69,19 @@ type Trainer struct {
 	loader        *dataset.Loader
 	outDir        string
 	ckpt          *checkpoint.Handler
-	lossLog       *trainlog.Writer
-	iteration     int
+	// lossLog is nil until begin opens it.
+	lossLog   *trainlog.Writer
+	iteration int
 	// policy is the DiffAugment policy; empty when off.
 	policy augment.Policy
 }
 
 // NewTrainer prepares a run on images (64x64; see dataset.Load) writing to
 // outDir. When outDir holds a checkpoint, training resumes from its
-// iteration, and the loss log is cut back to that iteration so that no row
-// is written twice. It returns an error for an invalid configuration,
-// images of another size, or an output folder from a run with another
-// architecture.
+// iteration. It returns an error for an invalid configuration, images of
+// another size, or an output folder from a run with another architecture.
+// It writes config.json and the loss log only at the first training step
+// (see begin), so a trainer that only samples changes neither.
 func NewTrainer(backend compute.Backend, cfg Config, images *dataset.Images, outDir string) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -94,7 +97,8 @@ func NewTrainer(backend compute.Backend, cfg Config, images *dataset.Images, out
 		return nil, fmt.Errorf("gan: creating the output folder: %w", err)
 	}
 	configPath := filepath.Join(outDir, ConfigFile)
-	configChanges, err := runconfig.Save(configPath, cfg, func(saved Config) error { return cfg.checkResumable(saved, configPath) })
+	resumable := func(saved Config) error { return cfg.checkResumable(saved, configPath) }
+	configChanges, err := runconfig.Check(configPath, cfg, resumable)
 	if err != nil {
 		return nil, err
 	}
@@ -105,6 +109,10 @@ func NewTrainer(backend compute.Backend, cfg Config, images *dataset.Images, out
 
 	t := &Trainer{cfg: cfg, backend: backend, store: model.NewStore(), loader: loader, outDir: outDir}
 	t.configChanges = configChanges
+	t.saveConfig = func() error {
+		_, err := runconfig.Save(configPath, cfg, resumable)
+		return err
+	}
 	t.store.SetParam(layers.ParamConvImpl, cfg.ConvImpl)
 	if err := t.store.SetRNGStateFromSeed(cfg.Seed); err != nil {
 		return nil, fmt.Errorf("gan: seeding the model: %w", err)
@@ -141,14 +149,29 @@ func NewTrainer(backend compute.Backend, cfg Config, images *dataset.Images, out
 		return nil, fmt.Errorf("gan: building the generator: %w", err)
 	}
 
-	t.lossLog, err = trainlog.Open(filepath.Join(outDir, LossLogFile), LossColumns)
-	if err != nil {
-		return nil, fmt.Errorf("gan: %w", err)
-	}
-	if err := t.lossLog.TruncateAfter(t.iteration); err != nil {
-		return nil, fmt.Errorf("gan: %w", err)
-	}
 	return t, nil
+}
+
+// begin writes config.json and opens the loss log, cut back to the
+// current iteration so that no row is written twice. It runs once, before
+// the first training step.
+func (t *Trainer) begin() error {
+	if t.lossLog != nil {
+		return nil
+	}
+	if err := t.saveConfig(); err != nil {
+		return err
+	}
+	log, err := trainlog.Open(filepath.Join(t.outDir, LossLogFile), LossColumns)
+	if err != nil {
+		return fmt.Errorf("gan: %w", err)
+	}
+	if err := log.TruncateAfter(t.iteration); err != nil {
+		log.Close()
+		return fmt.Errorf("gan: %w", err)
+	}
+	t.lossLog = log
+	return nil
 }
 
 // uniformNoise returns a [rows, cols] tensor drawn uniformly from [-1, 1],
@@ -174,6 +197,9 @@ func (t *Trainer) OutDir() string { return t.outDir }
 
 // Step runs one iteration: a discriminator and a generator update.
 func (t *Trainer) Step() (Losses, error) {
+	if err := t.begin(); err != nil {
+		return Losses{}, err
+	}
 	batch := t.loader.Next()
 	real := tensors.FromFlatDataAndDimensions(batch, t.cfg.BatchSize, ImageSize, ImageSize, 3)
 	// Two noise streams per iteration: even for D, odd for G.
@@ -277,7 +303,8 @@ func (t *Trainer) ParameterCount() (generator, discriminator int) {
 	return generator, discriminator
 }
 
-// ConfigChanges returns the JSON names of the settings that differ from the
-// configuration of the run this one resumed, sorted; none for a new run. The
-// earlier configuration is kept as config.previous-N.json.
-func (t *Trainer) ConfigChanges() []string { return t.configChanges }
+// ConfigChanges returns the settings that differ from the configuration of
+// the run this one resumes, sorted by JSON name; none for a new run. The
+// first training step keeps the earlier configuration as
+// config.previous-N.json.
+func (t *Trainer) ConfigChanges() []runconfig.Change { return t.configChanges }

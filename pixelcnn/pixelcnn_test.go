@@ -1,6 +1,8 @@
 package pixelcnn
 
 import (
+	"bytes"
+	"context"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -660,5 +662,81 @@ func TestImagesNLLPerMicroBatch(t *testing.T) {
 			t.Errorf("micro_batches %d: the graph has %d nodes, want at least %d for %d networks of %d nodes",
 				c.microBatches, nodes, least, c.networks, wholeNodes)
 		}
+	}
+}
+
+// TestSamplingWritesOnlyNewGrids trains a small model for two iterations
+// through Run, then samples from its checkpoint with a changed sample count,
+// as `pixelcnn -sample_only` does, and checks that config.json, the logs and
+// the grid saved by training are unchanged and that each extra grid gets a
+// new file.
+func TestSamplingWritesOnlyNewGrids(t *testing.T) {
+	cfg := smallConfig(DataMNIST)
+	cfg.Iterations, cfg.SampleEvery, cfg.CheckpointEvery, cfg.EvalEvery = 2, 2, 2, 2
+	cfg.LogEvery, cfg.EvalImages, cfg.SampleCount = 1, 16, 2
+	data, err := LoadData(cfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data.Train = data.Train[:64*data.ImageDims()]
+	out := t.TempDir()
+	backend := testutil.GoBackend(t)
+
+	fresh, err := NewTrainer(backend, cfg, data, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) > 1 {
+		t.Errorf("NewTrainer wrote %d entries before training, want the checkpoint folder at most", len(entries))
+	}
+	if err := fresh.Run(context.Background(), RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fresh.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files := []string{ConfigFile, LossLogFile, EvalLogFile, filepath.Join(SamplesDir, "iter-000002.png")}
+	before := map[string][]byte{}
+	for _, name := range files {
+		data, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatalf("training did not write %s: %v", name, err)
+		}
+		before[name] = data
+	}
+
+	cfg.SampleCount = 3
+	sampler, err := NewTrainer(backend, cfg, data, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sampler.Close()
+	if changes := sampler.ConfigChanges(); len(changes) != 1 || changes[0].Name != "sample_count" {
+		t.Errorf("ConfigChanges = %+v, want sample_count alone", changes)
+	}
+	var paths []string
+	for range 2 {
+		path, _, err := sampler.SaveExtraSamples()
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, path)
+	}
+	if err := sampler.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"iter-000002-extra-1.png", "iter-000002-extra-2.png"} {
+		if filepath.Base(paths[i]) != want {
+			t.Errorf("extra grid %d went to %s, want %s", i+1, paths[i], want)
+		}
+	}
+	for _, name := range files {
+		after, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil || !bytes.Equal(after, before[name]) {
+			t.Errorf("sampling changed %s (error %v)", name, err)
+		}
+	}
+	if kept, _ := filepath.Glob(filepath.Join(out, "config.previous-*.json")); len(kept) != 0 {
+		t.Errorf("sampling kept earlier configurations %v, want none", kept)
 	}
 }

@@ -2,10 +2,14 @@ package pixelcnn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/catsynth/catsynth/imgrid"
@@ -55,11 +59,29 @@ func (t *Trainer) SampleGrid() (*image.RGBA, time.Duration, error) {
 // SaveSamples writes the sample grid of the current iteration to
 // SamplePath and returns that path and the sampling time per image.
 func (t *Trainer) SaveSamples() (string, time.Duration, error) {
+	return t.saveSamples(SamplePath(t.outDir, t.iteration))
+}
+
+// SaveExtraSamples writes the sample grid of the current iteration to a new
+// file, samples/iter-NNNNNN-extra-K.png with the first K that is free, so
+// that the grids that training saved stay as they are. It returns that
+// path and the sampling time per image.
+func (t *Trainer) SaveExtraSamples() (string, time.Duration, error) {
+	base := strings.TrimSuffix(SamplePath(t.outDir, t.iteration), ".png")
+	for k := 1; k < 10000; k++ {
+		path := fmt.Sprintf("%s-extra-%d.png", base, k)
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return t.saveSamples(path)
+		}
+	}
+	return "", 0, fmt.Errorf("pixelcnn: %s-extra-K.png exists for K up to 9999: move some away", base)
+}
+
+func (t *Trainer) saveSamples(path string) (string, time.Duration, error) {
 	grid, perImage, err := t.SampleGrid()
 	if err != nil {
 		return "", 0, err
 	}
-	path := SamplePath(t.outDir, t.iteration)
 	if err := imgrid.WritePNG(path, grid); err != nil {
 		return "", 0, fmt.Errorf("pixelcnn: %w", err)
 	}

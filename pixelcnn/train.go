@@ -62,7 +62,9 @@ func EvalColumn(cfg Config) string { return "test_" + Unit(cfg) }
 // An output folder that already holds a checkpoint is resumed from it.
 type Trainer struct {
 	// configChanges lists the settings that differ from the run resumed.
-	configChanges []string
+	configChanges []runconfig.Change
+	// saveConfig writes config.json; begin calls it before the first step.
+	saveConfig func() error
 	cfg           Config
 	data          *Data
 	backend       compute.Backend
@@ -72,16 +74,19 @@ type Trainer struct {
 	sampler       *Sampler
 	outDir        string
 	ckpt          *checkpoint.Handler
-	lossLog       *trainlog.Writer
-	evalLog       *trainlog.Writer
-	iteration     int
+	// lossLog and evalLog are nil until begin opens them.
+	lossLog   *trainlog.Writer
+	evalLog   *trainlog.Writer
+	iteration int
 }
 
 // NewTrainer prepares a run on data (see LoadData) writing to outDir. When
-// outDir holds a checkpoint, training resumes from its iteration and the
-// logs are cut back to it. It returns an error for an invalid
-// configuration, data of another shape than cfg, or an output folder from
-// a run with other data or another architecture.
+// outDir holds a checkpoint, training resumes from its iteration. It
+// returns an error for an invalid configuration, data of another shape than
+// cfg, or an output folder from a run with other data or another
+// architecture. It writes config.json and the logs only at the first
+// training step (see begin), so a trainer that only samples or evaluates
+// changes none of them.
 func NewTrainer(backend compute.Backend, cfg Config, data *Data, outDir string) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -102,13 +107,18 @@ func NewTrainer(backend compute.Backend, cfg Config, data *Data, outDir string) 
 		return nil, fmt.Errorf("pixelcnn: creating the output folder: %w", err)
 	}
 	configPath := filepath.Join(outDir, ConfigFile)
-	configChanges, err := runconfig.Save(configPath, cfg, func(saved Config) error { return cfg.checkResumable(saved, configPath) })
+	resumable := func(saved Config) error { return cfg.checkResumable(saved, configPath) }
+	configChanges, err := runconfig.Check(configPath, cfg, resumable)
 	if err != nil {
 		return nil, err
 	}
 
 	t := &Trainer{cfg: cfg, data: data, backend: backend, store: NewStore(cfg), outDir: outDir}
 	t.configChanges = configChanges
+	t.saveConfig = func() error {
+		_, err := runconfig.Save(configPath, cfg, resumable)
+		return err
+	}
 	t.ckpt, err = checkpoint.Build(t.store).Dir(filepath.Join(outDir, CheckpointDir)).Keep(2).Immediate().Done()
 	if err != nil {
 		return nil, fmt.Errorf("pixelcnn: opening the checkpoint folder in %s: %w", outDir, err)
@@ -133,13 +143,30 @@ func NewTrainer(backend compute.Backend, cfg Config, data *Data, outDir string) 
 		return nil, err
 	}
 
-	if t.lossLog, err = openLog(filepath.Join(outDir, LossLogFile), LossColumn(cfg), t.iteration); err != nil {
-		return nil, err
-	}
-	if t.evalLog, err = openLog(filepath.Join(outDir, EvalLogFile), EvalColumn(cfg), t.iteration); err != nil {
-		return nil, err
-	}
 	return t, nil
+}
+
+// begin writes config.json and opens the loss and evaluation logs, cut back
+// to the current iteration so that no row is written twice. It runs once,
+// before the first training step.
+func (t *Trainer) begin() error {
+	if t.lossLog != nil {
+		return nil
+	}
+	if err := t.saveConfig(); err != nil {
+		return err
+	}
+	evalLog, err := openLog(filepath.Join(t.outDir, EvalLogFile), EvalColumn(t.cfg), t.iteration)
+	if err != nil {
+		return err
+	}
+	lossLog, err := openLog(filepath.Join(t.outDir, LossLogFile), LossColumn(t.cfg), t.iteration)
+	if err != nil {
+		evalLog.Close()
+		return err
+	}
+	t.lossLog, t.evalLog = lossLog, evalLog
+	return nil
 }
 
 // NewStore returns a model store for cfg: seeded from cfg.Seed, with the
@@ -224,6 +251,9 @@ func (t *Trainer) Sampler() *Sampler { return t.sampler }
 // Step runs one training iteration and returns the batch's mean NLL in
 // nats per image.
 func (t *Trainer) Step() (float64, error) {
+	if err := t.begin(); err != nil {
+		return 0, err
+	}
 	batch := t.data.batchAt(t.cfg.Seed, t.iteration, t.cfg.BatchSize)
 	input := tensors.FromFlatDataAndDimensions(batch, t.cfg.BatchSize, t.data.Height, t.data.Width, t.data.Channels)
 	nll, err := t.stepExec.Exec1(input)
@@ -305,7 +335,8 @@ func (t *Trainer) ParameterCount() int {
 	return count
 }
 
-// ConfigChanges returns the JSON names of the settings that differ from the
-// configuration of the run this one resumed, sorted; none for a new run. The
-// earlier configuration is kept as config.previous-N.json.
-func (t *Trainer) ConfigChanges() []string { return t.configChanges }
+// ConfigChanges returns the settings that differ from the configuration of
+// the run this one resumes, sorted by JSON name; none for a new run. The
+// first training step keeps the earlier configuration as
+// config.previous-N.json.
+func (t *Trainer) ConfigChanges() []runconfig.Change { return t.configChanges }

@@ -2,9 +2,10 @@
 // output folder, as config.json, so that a later run in the same folder
 // can be checked against it before resuming.
 //
-// Nothing is overwritten: when a resumed run changes a setting, the earlier
-// file is kept as config.previous-N.json (N = 1, 2, ...) and Save returns the
-// settings that changed.
+// Check compares without writing, so a command can report the changes and
+// write only once it trains. Nothing is overwritten: when a resumed run
+// changes a setting, Save keeps the earlier file as config.previous-N.json
+// (N = 1, 2, ...) and returns the settings that changed.
 package runconfig
 
 import (
@@ -20,42 +21,47 @@ import (
 	"strings"
 )
 
-// Save writes cfg, encoded as indented JSON, to path. When path already
-// contains a configuration, Save decodes it into a value of cfg's type and
-// passes it to checkResumable, which returns an error for an architecture
-// that cannot resume. When the new configuration differs, the earlier file
-// is kept as config.previous-N.json next to path. Save returns the JSON
-// names of the settings that changed, sorted, and none for a new run.
+// Change is one setting that differs from the configuration saved in a
+// run's folder: its JSON name and both values as compact JSON, or "unset"
+// where a file lacks the setting.
+type Change struct {
+	Name, Old, New string
+}
+
+// Check compares cfg with the configuration saved at path without writing
+// anything. When path exists, Check decodes it into a value of cfg's type
+// and passes it to checkResumable, which returns an error for an
+// architecture that cannot resume. It returns the settings that differ,
+// sorted by name, and none for a new run or an unchanged one.
+//
+// cfg must be a struct or a pointer to one.
+func Check[C any](path string, cfg C, checkResumable func(saved C) error) ([]Change, error) {
+	encoded, old, err := compare(path, cfg, checkResumable)
+	if err != nil || old == nil {
+		return nil, err
+	}
+	return changedFields(old, encoded)
+}
+
+// Save runs Check and then writes cfg, encoded as indented JSON, to path.
+// When the new configuration differs from the one saved there, the earlier
+// file is kept as config.previous-N.json next to path. Save returns the
+// JSON names of the settings that changed, sorted, and none for a new run.
 //
 // cfg must be a struct or a pointer to one.
 func Save[C any](path string, cfg C, checkResumable func(saved C) error) (changed []string, err error) {
-	encoded, err := json.MarshalIndent(cfg, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("runconfig: encoding the configuration: %w", err)
-	}
-	encoded = append(encoded, '\n')
-
-	old, err := os.ReadFile(path)
+	encoded, old, err := compare(path, cfg, checkResumable)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, writeAtomically(path, encoded)
 	case err != nil:
-		return nil, fmt.Errorf("runconfig: reading %s: %w", path, err)
-	}
-
-	var saved C
-	if err := json.Unmarshal(old, &saved); err != nil {
-		return nil, fmt.Errorf("runconfig: invalid configuration file %s: %w; move it away to start a new run there", path, err)
-	}
-	if err := checkResumable(saved); err != nil {
 		return nil, err
-	}
-	if bytes.Equal(old, encoded) {
+	case old == nil:
+		return nil, writeAtomically(path, encoded)
+	case bytes.Equal(old, encoded):
 		return nil, nil
 	}
-	changed, err = changedFields(old, encoded)
+	changes, err := changedFields(old, encoded)
 	if err != nil {
-		return nil, fmt.Errorf("runconfig: comparing with %s: %w", path, err)
+		return nil, err
 	}
 	previous, err := previousPath(path)
 	if err != nil {
@@ -64,31 +70,81 @@ func Save[C any](path string, cfg C, checkResumable func(saved C) error) (change
 	if err := os.Rename(path, previous); err != nil {
 		return nil, fmt.Errorf("runconfig: keeping the earlier configuration: %w", err)
 	}
+	for _, change := range changes {
+		changed = append(changed, change.Name)
+	}
 	return changed, writeAtomically(path, encoded)
 }
 
-// changedFields returns the top-level JSON names whose values differ.
-func changedFields(old, updated []byte) ([]string, error) {
+// NextPrevious returns the path under which Save would keep the
+// configuration now at path: the first config.previous-N.json next to it
+// that does not exist yet.
+func NextPrevious(path string) (string, error) {
+	return previousPath(path)
+}
+
+// compare encodes cfg and reads the configuration saved at path, which it
+// returns as old, nil for a new run. It returns an error for an unreadable
+// or invalid file and for the error of checkResumable.
+func compare[C any](path string, cfg C, checkResumable func(saved C) error) (encoded, old []byte, err error) {
+	encoded, err = json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return nil, nil, fmt.Errorf("runconfig: encoding the configuration: %w", err)
+	}
+	encoded = append(encoded, '\n')
+
+	old, err = os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return encoded, nil, nil
+	case err != nil:
+		return nil, nil, fmt.Errorf("runconfig: reading %s: %w", path, err)
+	}
+	var saved C
+	if err := json.Unmarshal(old, &saved); err != nil {
+		return nil, nil, fmt.Errorf("runconfig: invalid configuration file %s: %w; move it away to start a new run there", path, err)
+	}
+	if err := checkResumable(saved); err != nil {
+		return nil, nil, err
+	}
+	return encoded, old, nil
+}
+
+// changedFields returns the top-level settings whose values differ,
+// sorted by name.
+func changedFields(old, updated []byte) ([]Change, error) {
 	var before, after map[string]json.RawMessage
 	if err := json.Unmarshal(old, &before); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("runconfig: comparing configurations: %w", err)
 	}
 	if err := json.Unmarshal(updated, &after); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("runconfig: comparing configurations: %w", err)
 	}
-	var changed []string
+	var changes []Change
 	for name, value := range after {
 		if !jsonEqual(before[name], value) {
-			changed = append(changed, name)
+			changes = append(changes, Change{Name: name, Old: compact(before[name]), New: compact(value)})
 		}
 	}
-	for name := range before {
+	for name, value := range before {
 		if _, found := after[name]; !found {
-			changed = append(changed, name)
+			changes = append(changes, Change{Name: name, Old: compact(value), New: "unset"})
 		}
 	}
-	slices.Sort(changed)
-	return changed, nil
+	slices.SortFunc(changes, func(a, b Change) int { return strings.Compare(a.Name, b.Name) })
+	return changes, nil
+}
+
+// compact returns value as compact JSON, or "unset" when it is empty.
+func compact(value json.RawMessage) string {
+	if len(value) == 0 {
+		return "unset"
+	}
+	var out bytes.Buffer
+	if json.Compact(&out, value) != nil {
+		return string(value)
+	}
+	return out.String()
 }
 
 // jsonEqual compares two JSON values ignoring their layout.

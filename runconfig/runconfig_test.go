@@ -144,3 +144,49 @@ func TestApplyPreset(t *testing.T) {
 		t.Errorf("unknown preset: %v, want an error naming it and the valid presets", err)
 	}
 }
+
+// TestCheckWritesNothing checks a new run, a changed run and a changed
+// architecture with Check, and that the folder is the same afterwards.
+func TestCheckWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.json")
+	first := testConfig{ConvDim: 32, LR: 2e-4, Data: "deluxe"}
+
+	changes, err := Check(path, first, sameConvDim(first))
+	if err != nil || changes != nil {
+		t.Fatalf("Check of a new run = %v, %v; want no change and no error", changes, err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Fatal("Check of a new run wrote config.json")
+	}
+
+	if _, err := Save(path, first, sameConvDim(first)); err != nil {
+		t.Fatal(err)
+	}
+	original, _ := os.ReadFile(path)
+	second := testConfig{ConvDim: 32, LR: 0.01, Data: "deluxe"}
+	changes, err = Check(path, second, sameConvDim(second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []Change{{Name: "lr", Old: "0.0002", New: "0.01"}}; !slices.Equal(changes, want) {
+		t.Errorf("Check = %+v, want %+v", changes, want)
+	}
+	other := testConfig{ConvDim: 64, LR: 2e-4, Data: "deluxe"}
+	if _, err := Check(path, other, sameConvDim(other)); err == nil {
+		t.Error("Check accepted a changed conv_dim")
+	}
+
+	after, _ := os.ReadFile(path)
+	if string(after) != string(original) {
+		t.Errorf("config.json changed from %q to %q", original, after)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("the folder holds %d files after Check, want config.json alone", len(entries))
+	}
+	next, err := NextPrevious(path)
+	if err != nil || filepath.Base(next) != "config.previous-1.json" {
+		t.Errorf("NextPrevious = %q, %v; want config.previous-1.json", next, err)
+	}
+}

@@ -130,9 +130,10 @@ func (w *Writer) Append(step int, values ...float64) error {
 	return nil
 }
 
-// Flush writes the buffered rows to the file in one write.
+// Flush writes the buffered rows to the file in one write. Flush of a nil
+// Writer does nothing.
 func (w *Writer) Flush() error {
-	if w.file == nil || w.buffer.Len() == 0 {
+	if w == nil || w.file == nil || w.buffer.Len() == 0 {
 		return nil
 	}
 	_, err := w.file.Write(w.buffer.Bytes())
@@ -143,10 +144,10 @@ func (w *Writer) Flush() error {
 	return nil
 }
 
-// Close flushes the buffered rows and closes the file. Calling Close again
-// does nothing.
+// Close flushes the buffered rows and closes the file. Calling Close again,
+// or on a nil Writer, does nothing.
 func (w *Writer) Close() error {
-	if w.file == nil {
+	if w == nil || w.file == nil {
 		return nil
 	}
 	flushErr := w.Flush()

@@ -61,7 +61,7 @@ func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
 			Status: func(l Losses) string {
 				return fmt.Sprintf("recon %.1f KL %.1f total %.1f", l.Reconstruction, l.KL, l.Total)
 			},
-			End: t.lossLog.Flush,
+			End: func() error { return t.lossLog.Flush() },
 		})
 }
 

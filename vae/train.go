@@ -62,7 +62,9 @@ type Losses struct {
 // An output folder that already holds a checkpoint is resumed from it.
 type Trainer struct {
 	// configChanges lists the settings that differ from the run resumed.
-	configChanges []string
+	configChanges []runconfig.Change
+	// saveConfig writes config.json; begin calls it before the first step.
+	saveConfig func() error
 	cfg           Config
 	backend       compute.Backend
 	store         *model.Store
@@ -73,15 +75,17 @@ type Trainer struct {
 	batches       Batches
 	outDir        string
 	ckpt          *checkpoint.Handler
-	lossLog       *trainlog.Writer
-	iteration     int
+	// lossLog is nil until begin opens it.
+	lossLog   *trainlog.Writer
+	iteration int
 }
 
 // NewTrainer prepares a run on data writing to outDir. When outDir holds a
-// checkpoint, training resumes from its iteration, and the loss log is cut
-// back to that iteration. It returns an error for an invalid configuration,
-// a fixed batch of the wrong size, or an output folder from a run with
-// another architecture.
+// checkpoint, training resumes from its iteration. It returns an error for
+// an invalid configuration, a fixed batch of the wrong size, or an output
+// folder from a run with another architecture. It writes config.json and
+// the loss log only at the first training step (see begin), so a trainer
+// that only samples changes neither.
 func NewTrainer(backend compute.Backend, cfg Config, data Data, outDir string) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -101,13 +105,18 @@ func NewTrainer(backend compute.Backend, cfg Config, data Data, outDir string) (
 		return nil, fmt.Errorf("vae: creating the output folder: %w", err)
 	}
 	configPath := filepath.Join(outDir, ConfigFile)
-	configChanges, err := runconfig.Save(configPath, cfg, func(saved Config) error { return checkArchitecture(cfg, saved, configPath) })
+	resumable := func(saved Config) error { return checkArchitecture(cfg, saved, configPath) }
+	configChanges, err := runconfig.Check(configPath, cfg, resumable)
 	if err != nil {
 		return nil, err
 	}
 
 	t := &Trainer{cfg: cfg, backend: backend, store: model.NewStore(), batches: data.Batches, outDir: outDir}
 	t.configChanges = configChanges
+	t.saveConfig = func() error {
+		_, err := runconfig.Save(configPath, cfg, resumable)
+		return err
+	}
 	t.store.SetParam(layers.ParamConvImpl, cfg.ConvImpl)
 	if err := t.store.SetRNGStateFromSeed(cfg.Seed); err != nil {
 		return nil, fmt.Errorf("vae: seeding the model: %w", err)
@@ -130,14 +139,29 @@ func NewTrainer(backend compute.Backend, cfg Config, data Data, outDir string) (
 	if err := t.buildExecs(); err != nil {
 		return nil, err
 	}
-	t.lossLog, err = trainlog.Open(filepath.Join(outDir, LossLogFile), LossColumns)
-	if err != nil {
-		return nil, fmt.Errorf("vae: %w", err)
-	}
-	if err := t.lossLog.TruncateAfter(t.iteration); err != nil {
-		return nil, fmt.Errorf("vae: %w", err)
-	}
 	return t, nil
+}
+
+// begin writes config.json and opens the loss log, cut back to the
+// current iteration so that no row is written twice. It runs once, before
+// the first training step.
+func (t *Trainer) begin() error {
+	if t.lossLog != nil {
+		return nil
+	}
+	if err := t.saveConfig(); err != nil {
+		return err
+	}
+	log, err := trainlog.Open(filepath.Join(t.outDir, LossLogFile), LossColumns)
+	if err != nil {
+		return fmt.Errorf("vae: %w", err)
+	}
+	if err := log.TruncateAfter(t.iteration); err != nil {
+		log.Close()
+		return fmt.Errorf("vae: %w", err)
+	}
+	t.lossLog = log
+	return nil
 }
 
 // buildExecs creates the executables of the training step, the encoder,
@@ -189,6 +213,9 @@ func (t *Trainer) OutDir() string { return t.outDir }
 
 // Step runs one training step on the next batch.
 func (t *Trainer) Step() (Losses, error) {
+	if err := t.begin(); err != nil {
+		return Losses{}, err
+	}
 	height, width, channels := t.cfg.ImageShape()
 	x := tensors.FromFlatDataAndDimensions(t.batches.Next(), t.cfg.BatchSize, height, width, channels)
 	eps := normalNoise(t.cfg.Seed, int64(t.iteration), t.cfg.BatchSize, t.cfg.LatentSize)
@@ -235,10 +262,11 @@ func (t *Trainer) ParameterCount() (encoder, decoder int) {
 	return encoder, decoder
 }
 
-// ConfigChanges returns the JSON names of the settings that differ from the
-// configuration of the run this one resumed, sorted; none for a new run. The
-// earlier configuration is kept as config.previous-N.json.
-func (t *Trainer) ConfigChanges() []string { return t.configChanges }
+// ConfigChanges returns the settings that differ from the configuration of
+// the run this one resumes, sorted by JSON name; none for a new run. The
+// first training step keeps the earlier configuration as
+// config.previous-N.json.
+func (t *Trainer) ConfigChanges() []runconfig.Change { return t.configChanges }
 
 // checkArchitecture returns an error when saved, the configuration of an
 // earlier run in the folder of path, has another architecture than cfg.

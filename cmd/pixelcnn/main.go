@@ -53,7 +53,7 @@ func run() error {
 	checkpointEvery := flag.Int("checkpoint_every", 0, "save a checkpoint every N iterations (default: the preset's)")
 	seed := flag.Int64("seed", 1, "random seed of the weights, the data order and the samples")
 	convImpl := flag.String("conv_impl", "", "convolution: auto, native, im2col, shift, gather or hybrid (default auto); native and hybrid take seconds per step on the pure Go backend")
-	sampleOnly := flag.Bool("sample_only", false, "skip training: load the checkpoint in -out and write one sample grid")
+	sampleOnly := flag.Bool("sample_only", false, "skip training: load the checkpoint in -out and write one sample grid to a new file, samples/iter-NNNNNN-extra-K.png")
 	cli.SetUsage("train PixelCNN on binarized MNIST or the cats and sample from it, writing to -out (resumed when it exists)",
 		"go run ./cmd/pixelcnn -dataset mnist -preset quick -out runs/pixelcnn-mnist", "go run ./cmd/pixelcnn -dataset mnist -out runs/pixelcnn-mnist -sample_only -sample_count 16")
 	flag.Parse()
@@ -114,24 +114,26 @@ func run() error {
 		return err
 	}
 	defer trainer.Close()
+	if *sampleOnly {
+		// Sampling writes a new grid and nothing else: config.json, the logs
+		// and the grids of training stay as they are.
+		if trainer.Iteration() == 0 {
+			return fmt.Errorf("-sample_only: %s has no checkpoint: train first, or give the -out folder of a trained run", *outDir)
+		}
+		path, perImage, err := trainer.SaveExtraSamples()
+		if err != nil {
+			return err
+		}
+		fmt.Printf("pixelcnn: %d samples from the checkpoint at iteration %d in %s; sampling took %v per image\n",
+			cfg.SampleCount, trainer.Iteration(), path, perImage.Round(time.Millisecond))
+		return nil
+	}
 	if cli.ReportResume("pixelcnn", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations) {
 		return nil
 	}
 	fmt.Printf("pixelcnn: %s, %d training and %d held-out images; h=%d, %d residual blocks; %d iterations into %s (starting at %d)\n",
 		images.Source, images.TrainCount(), images.TestCount(), cfg.Hidden, cfg.ResidualBlocks,
 		cfg.Iterations, *outDir, trainer.Iteration())
-
-	if *sampleOnly {
-		if trainer.Iteration() == 0 {
-			return fmt.Errorf("-sample_only: %s has no checkpoint: train first, or give the -out folder of a trained run", *outDir)
-		}
-		path, perImage, err := trainer.SaveSamples()
-		if err != nil {
-			return err
-		}
-		fmt.Printf("pixelcnn: %d samples in %s; sampling took %v per image\n", cfg.SampleCount, path, perImage.Round(time.Millisecond))
-		return nil
-	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

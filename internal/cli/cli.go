@@ -3,9 +3,7 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/catsynth/catsynth/runconfig"
 )
 
 // SetUsage makes -help print summary (one line on what the command does)
@@ -51,73 +51,31 @@ func IsTerminal(f *os.File) bool {
 	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }
 
-// ReportResume prints, for the command name, the settings that changed
-// since the run resumed in outDir, and a message when that run is already
-// at or past the requested number of iterations. It returns true in that
-// case, when the command has nothing left to train.
-func ReportResume(name, outDir string, changes []string, iteration, iterations int) (done bool) {
-	if len(changes) > 0 {
-		previous := latestPreviousConfig(outDir)
-		fmt.Printf("%s: resuming with changed settings %s; the earlier config.json is kept as %s\n",
-			name, describeChanges(previous, filepath.Join(outDir, "config.json"), changes), previous)
-	}
+// ReportResume prints, for the command name, a message when the run in
+// outDir is already at or past the requested number of iterations, and
+// returns true in that case, when the command has nothing left to train
+// and writes nothing. Otherwise it prints the settings that changed since
+// that run, from runconfig.Check, and the file under which the earlier
+// config.json is kept once training starts.
+func ReportResume(name, outDir string, changes []runconfig.Change, iteration, iterations int) (done bool) {
 	if iteration >= iterations {
 		fmt.Printf("%s: the run in %s is already at iteration %d, so -iterations %d trains nothing; raise -iterations to continue\n",
 			name, outDir, iteration, iterations)
 		return true
 	}
+	if len(changes) > 0 {
+		parts := make([]string, len(changes))
+		for i, change := range changes {
+			parts[i] = fmt.Sprintf("%s %s -> %s", change.Name, change.Old, change.New)
+		}
+		previous, err := runconfig.NextPrevious(filepath.Join(outDir, "config.json"))
+		if err != nil {
+			previous = "config.previous-N.json in " + outDir
+		}
+		fmt.Printf("%s: resuming with changed settings %s; the earlier config.json is kept as %s\n",
+			name, strings.Join(parts, ", "), previous)
+	}
 	return false
-}
-
-// describeChanges formats the changed settings (JSON names) as "name old
-// -> new", with the values read from the configuration files before and
-// after. An unreadable file gives "?", and a missing setting "unset".
-func describeChanges(before, after string, changes []string) string {
-	read := func(path string) map[string]json.RawMessage {
-		var values map[string]json.RawMessage
-		if data, err := os.ReadFile(path); err == nil {
-			_ = json.Unmarshal(data, &values) // unreadable values print as "?"
-		}
-		return values
-	}
-	old, updated := read(before), read(after)
-	show := func(values map[string]json.RawMessage, name string) string {
-		switch value, found := values[name]; {
-		case values == nil:
-			return "?"
-		case !found:
-			return "unset"
-		default:
-			var compact bytes.Buffer
-			if json.Compact(&compact, value) != nil {
-				return string(value)
-			}
-			return compact.String()
-		}
-	}
-	parts := make([]string, len(changes))
-	for i, name := range changes {
-		parts[i] = fmt.Sprintf("%s %s -> %s", name, show(old, name), show(updated, name))
-	}
-	return strings.Join(parts, ", ")
-}
-
-// latestPreviousConfig returns the path of the config.previous-N.json in
-// outDir with the largest N, the one that runconfig.Save wrote last, or a
-// description of it when none is found.
-func latestPreviousConfig(outDir string) string {
-	paths, _ := filepath.Glob(filepath.Join(outDir, "config.previous-*.json"))
-	latest, latestN := "", 0
-	for _, path := range paths {
-		number := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(path), "config.previous-"), ".json")
-		if n, err := strconv.Atoi(number); err == nil && n > latestN {
-			latest, latestN = path, n
-		}
-	}
-	if latest == "" {
-		return "config.previous-N.json in " + outDir
-	}
-	return latest
 }
 
 // Exit ends the command name after run returned err: status 0 for nil, 130

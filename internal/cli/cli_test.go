@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"github.com/catsynth/catsynth/runconfig"
+
 	"errors"
 	"flag"
 	"fmt"
@@ -64,50 +66,34 @@ func TestMessagePrefixesOnce(t *testing.T) {
 	}
 }
 
-// TestLatestPreviousConfig checks that the resume message names the kept
-// configuration with the largest number, compared as a number.
-func TestLatestPreviousConfig(t *testing.T) {
+// TestReportResumeChanges checks the resume message: each changed setting
+// with its old and new value, and the file that will keep the earlier
+// configuration, the next free number.
+func TestReportResumeChanges(t *testing.T) {
 	dir := t.TempDir()
-	if got := latestPreviousConfig(dir); !strings.Contains(got, "config.previous-N.json") {
-		t.Errorf("with no kept configuration: %q, want the generic name", got)
-	}
-	for _, n := range []int{1, 2, 10, 9} {
+	for _, n := range []int{1, 2} {
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("config.previous-%d.json", n)), []byte("{}"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, "config.previous-x.json"), []byte("{}"), 0o644); err != nil {
-		t.Fatal(err)
+	changes := []runconfig.Change{{Name: "iterations", Old: "6", New: "9"}, {Name: "milestones", Old: "unset", New: "[1,3]"}}
+	output := captureStdout(t, func() {
+		if ReportResume("pixelcnn", dir, changes, 3, 9) {
+			t.Error("ReportResume at iteration 3 of 9 reported the run as done")
+		}
+	})
+	if want := "iterations 6 -> 9, milestones unset -> [1,3]"; !strings.Contains(output, want) {
+		t.Errorf("output %q does not list the changes as %q", output, want)
 	}
-	if got, want := latestPreviousConfig(dir), filepath.Join(dir, "config.previous-10.json"); got != want {
-		t.Errorf("latestPreviousConfig = %q, want %q", got, want)
-	}
-}
-
-// TestDescribeChanges checks the old and new values of each changed
-// setting in the resume message, compact JSON as config.json holds them.
-func TestDescribeChanges(t *testing.T) {
-	dir := t.TempDir()
-	before, after := filepath.Join(dir, "config.previous-1.json"), filepath.Join(dir, "config.json")
-	if err := os.WriteFile(before, []byte(`{"iterations": 6, "data": "mnist"}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(after, []byte("{\"iterations\": 9, \"data\": \"mnist\", \"micro_batches\": 3, \"milestones\": [\n  1,\n  3\n]}"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	got := describeChanges(before, after, []string{"iterations", "micro_batches", "milestones"})
-	if want := "iterations 6 -> 9, micro_batches unset -> 3, milestones unset -> [1,3]"; got != want {
-		t.Errorf("describeChanges = %q, want %q", got, want)
-	}
-	got = describeChanges(filepath.Join(dir, "missing.json"), after, []string{"iterations"})
-	if want := "iterations ? -> 9"; got != want {
-		t.Errorf("describeChanges with no earlier file = %q, want %q", got, want)
+	if want := filepath.Join(dir, "config.previous-3.json"); !strings.Contains(output, want) {
+		t.Errorf("output %q does not name %s", output, want)
 	}
 }
 
 // TestReportResumeDone checks that ReportResume reports a run that is
 // already at or past the requested iterations as done, with a message on
-// how to continue, and a run with iterations left as not done.
+// how to continue and no changes, since nothing is written, and a run with
+// iterations left as not done.
 func TestReportResumeDone(t *testing.T) {
 	for _, c := range []struct {
 		iteration, iterations int
@@ -119,14 +105,18 @@ func TestReportResumeDone(t *testing.T) {
 		{12, 10, true},
 	} {
 		var done bool
+		changes := []runconfig.Change{{Name: "seed", Old: "1", New: "2"}}
 		output := captureStdout(t, func() {
-			done = ReportResume("dcgan", "runs/x", nil, c.iteration, c.iterations)
+			done = ReportResume("dcgan", "runs/x", changes, c.iteration, c.iterations)
 		})
 		if done != c.want {
 			t.Errorf("ReportResume at iteration %d of %d = %v, want %v", c.iteration, c.iterations, done, c.want)
 		}
 		if hint := strings.Contains(output, "raise -iterations to continue"); hint != c.want {
 			t.Errorf("at iteration %d of %d, the output %q mentions raising -iterations: %v, want %v", c.iteration, c.iterations, output, hint, c.want)
+		}
+		if listed := strings.Contains(output, "seed 1 -> 2"); listed == c.want {
+			t.Errorf("at iteration %d of %d, the output %q lists the changes: %v, want %v", c.iteration, c.iterations, output, listed, !c.want)
 		}
 	}
 }
