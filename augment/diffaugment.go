@@ -54,14 +54,20 @@ var randomsPerOperation = map[string]int{Color: 3, Translation: 2, Cutout: 2}
 type Policy []string
 
 // Parse reads a comma-separated policy such as "color,translation,cutout".
-// Spaces are ignored, and "" gives the empty policy. An unknown name is an
-// error that lists the valid ones.
+// Spaces around names are ignored, and "" gives the empty policy. An
+// unknown name is an error that lists the valid ones, and so is an empty
+// name between commas, as in "color,", which a space after a comma on a
+// command line leaves.
 func Parse(policy string) (Policy, error) {
+	if strings.TrimSpace(policy) == "" {
+		return nil, nil
+	}
 	var p Policy
 	for _, name := range strings.Split(policy, ",") {
 		name = strings.TrimSpace(name)
 		if name == "" {
-			continue
+			return nil, fmt.Errorf("augment: empty operation in DiffAugment policy %q: separate the operations by single commas, such as %q, "+
+				"and on a command line write no space after a comma", policy, Color+","+Translation)
 		}
 		if _, known := randomsPerOperation[name]; !known {
 			return nil, fmt.Errorf("augment: unknown DiffAugment operation %q in policy %q: valid operations are %s, %s and %s",

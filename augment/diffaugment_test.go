@@ -48,6 +48,11 @@ func TestParse(t *testing.T) {
 	if p, err := Parse(""); err != nil || len(p) != 0 {
 		t.Errorf("Parse(\"\") = %v, %v; want the empty policy", p, err)
 	}
+	for _, policy := range []string{"color,", ",color", "color,,cutout"} {
+		if _, err := Parse(policy); err == nil || !strings.Contains(err.Error(), "empty operation") {
+			t.Errorf("Parse(%q) error = %v, want one about an empty operation", policy, err)
+		}
+	}
 	_, err = Parse("color,flip")
 	if err == nil {
 		t.Fatal("Parse(\"color,flip\") returned no error")

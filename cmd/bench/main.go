@@ -103,6 +103,9 @@ func main() {
 	cli.SetUsage("time the training step of every model on each available backend, beside the PyTorch peer when -torch is given",
 		"go run ./cmd/bench", "go run ./cmd/bench -models DCGAN,VAE -steps 20 -write docs/benchmarks.md")
 	flag.Parse()
+	if err := cli.CheckArgs(flag.CommandLine); err != nil {
+		fail(err)
+	}
 
 	if *steps < 3 || *warmup < 1 || *rounds < 1 {
 		fail(fmt.Errorf("-steps must be >= 3, -warmup >= 1 and -rounds >= 1, got %d, %d and %d", *steps, *warmup, *rounds))

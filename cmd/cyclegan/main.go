@@ -63,6 +63,9 @@ func run() error {
 	cli.SetUsage("train CycleGAN between Russian Blue (X) and Grumpy (Y) cats, writing samples, losses and checkpoints to -out (resumed when it exists)",
 		"go run ./cmd/cyclegan -preset quick -out runs/cyclegan", "go run ./cmd/cyclegan -preset report -lambda_cycle 50 -out runs/cyclegan-lambda50")
 	flag.Parse()
+	if err := cli.CheckArgs(flag.CommandLine); err != nil {
+		return err
+	}
 
 	cfg, err := cyclegan.PresetConfig(*preset)
 	if err != nil {

@@ -53,6 +53,9 @@ func run() error {
 	cli.SetUsage("train the DCGAN on the Grumpy cat images, writing samples, losses and checkpoints to -out (resumed when it exists)",
 		"go run ./cmd/dcgan -preset quick -out runs/dcgan", "go run ./cmd/dcgan -preset report -data_preprocess basic -out runs/dcgan-basic")
 	flag.Parse()
+	if err := cli.CheckArgs(flag.CommandLine); err != nil {
+		return err
+	}
 
 	cfg, err := gan.PresetConfig(*preset)
 	if err != nil {

@@ -57,6 +57,9 @@ func run() error {
 	cli.SetUsage("train PixelCNN on binarized MNIST or the cats and sample from it, writing to -out (resumed when it exists)",
 		"go run ./cmd/pixelcnn -dataset mnist -preset quick -out runs/pixelcnn-mnist", "go run ./cmd/pixelcnn -dataset mnist -out runs/pixelcnn-mnist -sample_only -sample_count 16")
 	flag.Parse()
+	if err := cli.CheckArgs(flag.CommandLine); err != nil {
+		return err
+	}
 
 	cfg, err := pixelcnn.PresetConfig(*preset, *data)
 	if err != nil {

@@ -57,6 +57,9 @@ func run() error {
 	cli.SetUsage("train the convolutional VAE on the cats or binarized MNIST, writing samples, losses and checkpoints to -out (resumed when it exists)",
 		"go run ./cmd/vae -preset quick -out runs/vae-cats", "go run ./cmd/vae -dataset mnist -preset report -out runs/vae-mnist")
 	flag.Parse()
+	if err := cli.CheckArgs(flag.CommandLine); err != nil {
+		return err
+	}
 
 	cfg, err := vae.PresetConfig(*data, *preset)
 	if err != nil {

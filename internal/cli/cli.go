@@ -30,6 +30,18 @@ func SetUsage(summary string, examples ...string) {
 	}
 }
 
+// CheckArgs returns an error when the command line of flags has words left
+// after its flags. The flag package stops at the first word that is neither
+// a flag nor a flag's value and leaves the flags after it unread, so such a
+// run would silently use defaults, such as another output folder.
+func CheckArgs(flags *flag.FlagSet) error {
+	if flags.NArg() == 0 {
+		return nil
+	}
+	return fmt.Errorf("unexpected argument %q, and the flags after it were not read: every flag starts with -, "+
+		"and a value with spaces goes in quotes (for lists, write no space after a comma, as in -diffaugment color,translation)", flags.Arg(0))
+}
+
 // ParseIterations reads a comma-separated list of positive iteration
 // numbers, as given to -milestones.
 func ParseIterations(list string) ([]int, error) {

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"strconv"
+
 	"github.com/catsynth/catsynth/runconfig"
 
 	"errors"
@@ -139,4 +141,32 @@ func captureStdout(t *testing.T, f func()) string {
 		t.Fatal(err)
 	}
 	return string(output)
+}
+
+// TestCheckArgs parses command lines with the flag package and checks that
+// a word left after the flags is an error that names it.
+func TestCheckArgs(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		word string
+	}{
+		{[]string{"-preset", "smoke", "-out", "runs/x"}, ""},
+		{[]string{"-preset", "smoke", "extra-arg", "-out", "runs/x"}, "extra-arg"},
+		{[]string{"-diffaugment", "color,", "translation", "-out", "runs/x"}, "translation"},
+	} {
+		flags := flag.NewFlagSet("test", flag.ContinueOnError)
+		flags.String("preset", "", "")
+		flags.String("out", "", "")
+		flags.String("diffaugment", "", "")
+		if err := flags.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		err := CheckArgs(flags)
+		switch {
+		case c.word == "" && err != nil:
+			t.Errorf("CheckArgs after %q = %v, want nil", c.args, err)
+		case c.word != "" && (err == nil || !strings.Contains(err.Error(), strconv.Quote(c.word))):
+			t.Errorf("CheckArgs after %q = %v, want an error naming %q", c.args, err, c.word)
+		}
+	}
 }
