@@ -13,9 +13,10 @@
 // slots, which avoids a hang of its scheduler. GoParallelism explains why.
 //
 // On its own it never downloads anything: it gives go-xla an absolute plugin
-// path. For a GOMLX_BACKEND that names a plugin, "xla:cpu" or "xla:cuda",
-// Create first runs go-xla's installer of that plugin (see installPlugin),
-// which downloads it into ~/.local/lib/go-xla unless it is found already.
+// path. "xla:cpu" takes the CPU plugin of step 2 when there is one. For
+// "xla:cuda", and for "xla:cpu" without such a plugin, Create first runs
+// go-xla's installer of that plugin (see installPlugin), which downloads it
+// into ~/.local/lib/go-xla unless it is found already.
 // GOMLX_NO_AUTO_INSTALL=1 turns that off.
 package backend
 
@@ -146,7 +147,15 @@ func Create(config string) (b compute.Backend, err error) {
 			}
 		}
 	} else if isXLA {
-		name, _, _ := strings.Cut(plugin, ",")
+		name, options, hasOptions := strings.Cut(plugin, ",")
+		if path := FindPlugin(); name == "cpu" && path != "" {
+			// The plugin that `make setup` installed, with the settings that
+			// New gives it.
+			if hasOptions {
+				path += "," + options
+			}
+			return Create("xla:" + path)
+		}
 		if err := installPlugin(name); err != nil {
 			return nil, err
 		}
@@ -163,9 +172,10 @@ func Create(config string) (b compute.Backend, err error) {
 }
 
 // installPlugin runs go-xla's installer of the PJRT plugin name, such as
-// "cpu" or "cuda", unless GOMLX_NO_AUTO_INSTALL is set or go-xla's search
-// (PJRT_PLUGIN_LIBRARY_PATH, ~/.local/lib/go-xla, ...) already finds the
-// plugin. The installer downloads the CPU plugin from GitHub, and the CUDA
+// "cpu" or "cuda", unless go-xla's search (PJRT_PLUGIN_LIBRARY_PATH,
+// ~/.local/lib/go-xla, ...) already finds the plugin. When it does not and
+// GOMLX_NO_AUTO_INSTALL is set, installPlugin returns an error that
+// explains how to get the plugin. The installer downloads the CPU plugin from GitHub, and the CUDA
 // plugin with NVIDIA's libraries from PyPI. For "cuda" it returns an error
 // when the machine shows no NVIDIA GPU, since the installer then installs
 // nothing. Names without an installer are left to go-xla.
@@ -176,13 +186,18 @@ func Create(config string) (b compute.Backend, err error) {
 // with a page of errors where GitHub cannot be reached. Running the one
 // installer here avoids both.
 func installPlugin(name string) error {
-	if _, off := os.LookupEnv(xla.NoAutoInstallEnv); off {
-		return nil
-	}
 	for found := range pjrt.AvailablePlugins() {
 		if found == name || strings.HasPrefix(found, name+"_") {
 			return nil
 		}
+	}
+	if _, off := os.LookupEnv(xla.NoAutoInstallEnv); off {
+		hint := "unset it to let go-xla download the plugin into ~/.local/lib/go-xla"
+		if name == "cpu" {
+			hint = "run `make setup`, which installs the CPU plugin into .xla/, or " + hint
+		}
+		return fmt.Errorf("XLA plugin %q not found in .xla/, %s or go-xla's folders, and %s is set: %s",
+			name, envPluginPath, xla.NoAutoInstallEnv, hint)
 	}
 	if name == "cuda" && !installer.HasNvidiaGPU() {
 		return errors.New("xla:cuda needs an NVIDIA GPU, and this machine has none (no /dev/nvidia* and no working nvidia-smi)")

@@ -29,14 +29,40 @@ func TestCreateCUDAWithoutGPU(t *testing.T) {
 	}
 }
 
-// TestInstallPluginOff checks that GOMLX_NO_AUTO_INSTALL skips go-xla's
-// installers, which would otherwise download a plugin.
+// TestInstallPluginOff checks that with GOMLX_NO_AUTO_INSTALL set and no
+// plugin in go-xla's search path, installPlugin downloads nothing and
+// returns an error that names the setting.
 func TestInstallPluginOff(t *testing.T) {
 	t.Setenv(xla.NoAutoInstallEnv, "1")
+	t.Setenv(envPluginPath, t.TempDir())
 	for _, name := range []string{"cpu", "cuda"} {
-		if err := installPlugin(name); err != nil {
-			t.Errorf("installPlugin(%q) with %s set = %v, want nil", name, xla.NoAutoInstallEnv, err)
+		err := installPlugin(name)
+		if err == nil || !strings.Contains(err.Error(), xla.NoAutoInstallEnv) {
+			t.Errorf("installPlugin(%q) with %s set = %v, want an error that names it", name, xla.NoAutoInstallEnv, err)
 		}
+	}
+}
+
+// TestCreateXLACPUUsesFoundPlugin checks that GOMLX_BACKEND=xla:cpu takes
+// the plugin that FindPlugin finds, with the one CPU device that Create
+// gives a plugin named by its path, and downloads nothing.
+func TestCreateXLACPUUsesFoundPlugin(t *testing.T) {
+	plugin := FindPlugin()
+	if plugin == "" {
+		t.Skip("no XLA CPU plugin installed (make setup installs one into .xla/)")
+	}
+	t.Setenv(xla.NoAutoInstallEnv, "1")
+	t.Setenv(envPluginPath, t.TempDir())
+	b, err := Create("xla:cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Finalize()
+	if n := b.NumDevices(); n != XLACPUDevices {
+		t.Errorf("NumDevices() = %d, want XLACPUDevices (%d)", n, XLACPUDevices)
+	}
+	if !strings.Contains(b.Description(), plugin) {
+		t.Errorf("backend %q does not name the plugin %s", b.Description(), plugin)
 	}
 }
 
