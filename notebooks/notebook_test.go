@@ -18,9 +18,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/catsynth/catsynth/cyclegan"
+	"github.com/catsynth/catsynth/gan"
+	"github.com/catsynth/catsynth/pixelcnn"
+	"github.com/catsynth/catsynth/vae"
 )
 
 // kernelName is the Jupyter kernel every notebook must use.
@@ -278,5 +285,48 @@ func TestNotebooksRun(t *testing.T) {
 				t.Errorf("no cell displayed a plot (image/svg+xml, or text/html with <svg>); plots must be shown with gonbui and followed by gonbui.Sync()")
 			}
 		})
+	}
+}
+
+// TestRunNotebookPresetsMatchPackages checks that the presets which
+// scripts/run-notebook.sh accepts are those of every model package.
+func TestRunNotebookPresetsMatchPackages(t *testing.T) {
+	script, err := os.ReadFile(filepath.Join(repoRoot(t), "scripts", "run-notebook.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	match := regexp.MustCompile(`(?m)^presets="([^"]*)"$`).FindSubmatch(script)
+	if match == nil {
+		t.Fatal(`scripts/run-notebook.sh has no line presets="..."`)
+	}
+	accepted := strings.Fields(string(match[1]))
+	slices.Sort(accepted)
+	for name, presets := range map[string][]string{
+		"gan": gan.PresetNames(), "cyclegan": cyclegan.PresetNames(),
+		"pixelcnn": pixelcnn.PresetNames(), "vae": vae.PresetNames(),
+	} {
+		if !slices.Equal(presets, accepted) {
+			t.Errorf("%s.PresetNames() = %v, but scripts/run-notebook.sh accepts %v", name, presets, accepted)
+		}
+	}
+}
+
+// TestRunNotebookRejectsUnknownPreset runs scripts/run-notebook.sh with a
+// preset that no notebook has and checks that it stops before creating the
+// output folder, with a message that lists the valid presets.
+func TestRunNotebookRejectsUnknownPreset(t *testing.T) {
+	root := repoRoot(t)
+	outDir := filepath.Join(t.TempDir(), "out")
+	cmd := exec.Command("bash", filepath.Join(root, "scripts", "run-notebook.sh"), filepath.Join(root, "notebooks", "vae.ipynb"), "bogus", outDir)
+	cmd.Dir = root
+	output, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("run-notebook.sh accepted the preset bogus:\n%s", output)
+	}
+	if want := "unknown PRESET 'bogus': valid presets are quick, report, smoke"; !strings.Contains(string(output), want) {
+		t.Errorf("output %q does not contain %q", output, want)
+	}
+	if _, err := os.Stat(outDir); err == nil {
+		t.Errorf("run-notebook.sh created %s for an invalid preset", outDir)
 	}
 }

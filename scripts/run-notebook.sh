@@ -39,6 +39,10 @@ fail() {
 [[ -f "$notebook" ]] || fail "notebook '$notebook' not found"
 [[ "$notebook" == *.ipynb ]] || fail "'$notebook' is not a .ipynb file"
 [[ -n "$preset" ]] || fail "PRESET is empty; give a preset name such as smoke or quick"
+# The presets that every model package has (gan.PresetNames and the others;
+# notebooks/notebook_test.go compares them).
+presets="quick report smoke"
+[[ " $presets " == *" $preset "* ]] || fail "unknown PRESET '$preset': valid presets are ${presets// /, }"
 [[ "$cell_timeout" =~ ^[0-9]+$ ]] || fail "CELL_TIMEOUT='$cell_timeout' is not a whole number of seconds"
 [[ -x "$venv/bin/jupyter" ]] || fail "$venv/bin/jupyter not found; run 'make setup'"
 [[ -f "$venv/share/jupyter/kernels/catsynth/kernel.json" ]] ||
@@ -122,6 +126,15 @@ def text_of(value):
     return "".join(value) if isinstance(value, list) else (value or "")
 
 
+def panic_lines(stderr):
+    """Returns the panic message in a cell's stderr, or its last lines."""
+    lines = stderr.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("panic:"):
+            return lines[i : i + 3]
+    return lines[-40:]
+
+
 def report(index, cell, lines):
     code_lines = [line for line in text_of(cell.get("source")).splitlines() if line.strip() not in ("", "%%")]
     first_line = code_lines[0].strip() if code_lines else ""
@@ -145,10 +158,12 @@ for index, cell in enumerate(notebook.get("cells", [])):
         for output in errors:
             lines.append(f"{output.get('ename', '')}: {output.get('evalue', '')}")
             lines.extend(output.get("traceback", []))
+        if stderr.strip():
+            lines.extend(panic_lines(stderr))
         report(index, cell, lines)
     elif program_failed.search(stderr):
         failed += 1
-        report(index, cell, stderr.splitlines()[-40:])
+        report(index, cell, panic_lines(stderr))
 
 if failed:
     print(f"run-notebook: {failed} failed cell(s) in {path}", file=sys.stderr)
