@@ -172,7 +172,7 @@ func NewTrainer(backend compute.Backend, cfg Config, imagesX, imagesY *dataset.I
 	}
 	t.ckpt, err = checkpoint.Build(t.store).Dir(filepath.Join(outDir, CheckpointDir)).Keep(2).Immediate().Done()
 	if err != nil {
-		return nil, fmt.Errorf("cyclegan: opening the checkpoint folder in %s: %w", outDir, err)
+		return nil, trainloop.CheckpointLoadError("cyclegan", filepath.Join(outDir, CheckpointDir), err)
 	}
 	t.iteration = int(optimizer.GetGlobalStep(t.store))
 	t.loaderX.Seek(t.iteration)

@@ -466,3 +466,51 @@ func TestNoTrainingWritesNothing(t *testing.T) {
 		t.Errorf("the loss log went from %q to %q without training", losses, after)
 	}
 }
+
+// TestDamagedCheckpointAdvice cuts the newest checkpoint of a run short and
+// checks that NewTrainer's error says how to recover, and that following
+// it, by moving that checkpoint's files away, resumes from the one before.
+func TestDamagedCheckpointAdvice(t *testing.T) {
+	images := grumpyImages(t)
+	backend := testutil.GoBackend(t)
+	dir := t.TempDir()
+	cfg := testConfig()
+	first, err := NewTrainer(backend, cfg, images, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Run(context.Background(), RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+
+	newest, _ := filepath.Glob(filepath.Join(dir, CheckpointDir, "*-step-00000004.*"))
+	if len(newest) != 2 {
+		t.Fatalf("found %v for the checkpoint of iteration 4, want its .bin and .json", newest)
+	}
+	for _, path := range newest {
+		if strings.HasSuffix(path, ".bin") {
+			if err := os.Truncate(path, 100); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := NewTrainer(backend, cfg, images, dir); err == nil || !strings.Contains(err.Error(), "move its two files") {
+		t.Fatalf("NewTrainer on a damaged checkpoint returned %v, want the advice to move its files", err)
+	}
+
+	aside := t.TempDir()
+	for _, path := range newest {
+		if err := os.Rename(path, filepath.Join(aside, filepath.Base(path))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resumed, err := NewTrainer(backend, cfg, images, dir)
+	if err != nil {
+		t.Fatalf("NewTrainer after moving the damaged checkpoint away: %v", err)
+	}
+	defer resumed.Close()
+	if got := resumed.Iteration(); got != 2 {
+		t.Errorf("resumed at iteration %d, want 2, from the checkpoint before the damaged one", got)
+	}
+}

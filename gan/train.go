@@ -123,7 +123,7 @@ func NewTrainer(backend compute.Backend, cfg Config, images *dataset.Images, out
 		Immediate().
 		Done()
 	if err != nil {
-		return nil, fmt.Errorf("gan: opening the checkpoint folder in %s: %w", outDir, err)
+		return nil, trainloop.CheckpointLoadError("gan", filepath.Join(outDir, CheckpointDir), err)
 	}
 	t.iteration = int(optimizer.GetGlobalStep(t.store))
 	if t.store.GetVariable(fixedNoisePath) == nil {

@@ -203,7 +203,7 @@ func (c Config) Validate() error {
 	switch c.Data {
 	case DataMNIST, DataGrumpy, DataRussianBlue:
 	default:
-		return fmt.Errorf("pixelcnn: data must be %q, %q or %q, got %q", DataMNIST, DataGrumpy, DataRussianBlue, c.Data)
+		return fmt.Errorf("pixelcnn: data (the dataset) must be %q, %q or %q, got %q", DataMNIST, DataGrumpy, DataRussianBlue, c.Data)
 	}
 	if c.Binarization != BinarizeThreshold && c.Binarization != BinarizeSampled {
 		return fmt.Errorf("pixelcnn: binarization must be %q or %q, got %q", BinarizeThreshold, BinarizeSampled, c.Binarization)

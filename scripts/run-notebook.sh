@@ -7,7 +7,9 @@
 # OUTDIR/NAME.log (nbconvert's and the kernel's messages), and prints the
 # paths and the elapsed time. The notebook reads PRESET from the
 # environment variable CATSYNTH_PRESET and writes its checkpoints and samples
-# under CATSYNTH_OUT (set to the absolute OUTDIR).
+# under CATSYNTH_OUT (set to the absolute OUTDIR). When OUTDIR already holds
+# NAME.ipynb, NAME.html or NAME.log from an earlier run, they are kept as
+# NAME.previous-N.* with the first free N.
 #
 # A cell error does not stop the export: the executed notebook and the HTML
 # are still written, then the script prints each failing cell's error and
@@ -81,6 +83,19 @@ export CATSYNTH_PRESET="$preset"
 export CATSYNTH_OUT="$outdir"
 
 log="$outdir/$name.log"
+# A rerun into the same folder keeps the earlier outputs as NAME.previous-N.*.
+if [[ -e "$executed" || -e "$html" || -e "$log" ]]; then
+  n=1
+  while compgen -G "$outdir/$name.previous-$n.*" >/dev/null; do
+    n=$((n + 1))
+  done
+  for file in "$executed" "$html" "$log"; do
+    if [[ -e "$file" ]]; then
+      mv "$file" "$outdir/$name.previous-$n.${file##*.}"
+    fi
+  done
+  echo "run-notebook: the earlier outputs in $outdir are kept as $name.previous-$n.*"
+fi
 echo "run-notebook: executing $notebook with PRESET=$preset (cell timeout ${cell_timeout}s)"
 echo "run-notebook: kernel and nbconvert messages go to $log"
 start=$SECONDS
@@ -102,6 +117,13 @@ fi
 
 echo "run-notebook: notebook $executed"
 echo "run-notebook: html     $html"
+# The notebooks write their training runs (samples, losses, checkpoints)
+# under CATSYNTH_OUT.
+for run in "$outdir"/*/; do
+  if [[ -d "$run" ]]; then
+    echo "run-notebook: run      ${run%/}"
+  fi
+done
 echo "run-notebook: executed in ${elapsed} s"
 
 # Report failed cells. GoNB reports compile errors as "error" outputs. For a

@@ -133,6 +133,15 @@ func Run[L any](ctx context.Context, name string, s Schedule, done int, opts Opt
 	return h.End()
 }
 
+// CheckpointLoadError returns the error of a trainer, named name (e.g.
+// "gan"), whose checkpoints in dir failed to load with err. It says how to
+// resume from an earlier checkpoint when the latest one is damaged.
+func CheckpointLoadError(name, dir string, err error) error {
+	return fmt.Errorf("%s: loading the checkpoint in %s failed: %w; if the newest checkpoint there is damaged "+
+		"(a full disk or a killed process can cut one short), move its two files, checkpoint-...-step-N.bin and .json "+
+		"with the largest N, out of that folder to resume from the one before it, or start over in another output folder", name, dir, err)
+}
+
 // SaveCheckpoint records iteration as the global step of store, which is
 // where a resumed run reads its iteration count, and writes a checkpoint
 // with handler. name prefixes the errors, e.g. "gan".

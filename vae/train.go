@@ -123,7 +123,7 @@ func NewTrainer(backend compute.Backend, cfg Config, data Data, outDir string) (
 	}
 	t.ckpt, err = checkpoint.Build(t.store).Dir(filepath.Join(outDir, CheckpointDir)).Keep(2).Immediate().Done()
 	if err != nil {
-		return nil, fmt.Errorf("vae: opening the checkpoint folder in %s: %w", outDir, err)
+		return nil, trainloop.CheckpointLoadError("vae", filepath.Join(outDir, CheckpointDir), err)
 	}
 	t.iteration = int(optimizer.GetGlobalStep(t.store))
 	if t.store.GetVariable(fixedNoisePath) == nil {

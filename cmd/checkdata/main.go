@@ -4,13 +4,16 @@
 //
 // It finds the data root (DIR, else $CATSYNTH_DATA, else data/ in the
 // repository), loads both cat folders at 64x64 and prints one line per
-// domain with its folder, image count and skipped files. It exits with
-// status 0 if both load. Otherwise it prints the error, which explains where
-// the images go, to standard error and exits with status 1. Invalid
+// domain with its folder, image count and skipped files, and a warning on
+// standard error for a domain with fewer images than the default batch
+// size. It exits with status 0 if both load. Otherwise it prints the error,
+// which explains where the images go, to standard error and exits with
+// status 1. -h prints the help and exits with status 0, and invalid
 // arguments exit with status 2.
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,6 +22,7 @@ import (
 	"strings"
 
 	"github.com/catsynth/catsynth/dataset"
+	"github.com/catsynth/catsynth/gan"
 )
 
 func main() {
@@ -30,7 +34,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("checkdata", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	dataFlag := flags.String("data", "", "data root folder holding cats/grumpifyAprocessed and cats/grumpifyBprocessed (default: $"+dataset.EnvVar+", else data/ in the repository)")
-	if err := flags.Parse(args); err != nil {
+	flags.Usage = func() {
+		fmt.Fprintf(stderr, "checkdata: check that the cat images are in place and load, before training\n\nExamples:\n")
+		fmt.Fprintf(stderr, "  go run ./cmd/checkdata\n  go run ./cmd/checkdata -data /path/to/folder/holding/cats\n\nFlags:\n")
+		flags.PrintDefaults()
+	}
+	if err := flags.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return 0
+	} else if err != nil {
 		return 2
 	}
 	if flags.NArg() > 0 {
@@ -58,6 +69,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			skipped = fmt.Sprintf("%d skipped: %s", len(images.Skipped), strings.Join(images.Skipped, "; "))
 		}
 		fmt.Fprintf(stdout, "%-17s %s: %d images, %s\n", d.label, images.Dir, images.Len(), skipped)
+		if batch := gan.DefaultConfig().BatchSize; images.Len() < batch {
+			fmt.Fprintf(stderr, "checkdata: warning: %s has %d images, fewer than the default batch size %d: train with -batch_size %d or less\n",
+				images.Dir, images.Len(), batch, images.Len())
+		}
 	}
 	return 0
 }

@@ -104,3 +104,34 @@ func TestRunRealData(t *testing.T) {
 		}
 	}
 }
+
+// TestRunHelpAndSmallDomain checks that -h prints the help with exit status
+// 0, and that a domain with fewer images than the default batch size loads
+// with a warning that names it and the largest batch size it allows.
+func TestRunHelpAndSmallDomain(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-h"}, &stdout, &stderr); code != 0 {
+		t.Errorf("-h: exit status = %d, want 0", code)
+	}
+	if !strings.Contains(stderr.String(), "Examples:") || !strings.Contains(stderr.String(), "-data") {
+		t.Errorf("-h printed %q, want the examples and the -data flag", stderr.String())
+	}
+
+	root := t.TempDir()
+	makeDomain(t, root, dataset.RussianBlueDir, 2)
+	makeDomain(t, root, dataset.GrumpyDir, 20)
+	stdout.Reset()
+	stderr.Reset()
+	if code := run([]string{"-data", root}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit status = %d, want 0; stderr: %s", code, stderr.String())
+	}
+	warnings := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if len(warnings) != 1 {
+		t.Fatalf("stderr has %d lines, want one warning: %q", len(warnings), stderr.String())
+	}
+	for _, want := range []string{filepath.Join(root, dataset.RussianBlueDir), "2 images", "-batch_size 2 or less"} {
+		if !strings.Contains(warnings[0], want) {
+			t.Errorf("warning %q does not contain %q", warnings[0], want)
+		}
+	}
+}

@@ -37,7 +37,7 @@ func run() error {
 	dataRoot := flag.String("data", "", "data root holding cats/ (default: $CATSYNTH_DATA, then data/ in the repository); unused for mnist")
 	outDir := flag.String("out", "", "output folder for samples, the logs and checkpoints; an existing run there is resumed (default runs/pixelcnn-DATA)")
 	binarization := flag.String("binarization", "", "MNIST binarization: threshold or sampled (default: threshold)")
-	imageSize := flag.Int("image_size", 0, "side of the cat images in pixels: 32 or 64 (default: the preset's)")
+	imageSize := flag.Int("image_size", 0, "side of the cat images in pixels: 16, 32 or 64 (default: the preset's)")
 	hidden := flag.Int("hidden", 0, "h, the channels of the residual stream (default: the preset's)")
 	blocks := flag.Int("residual_blocks", 0, "number of residual blocks (default: the preset's)")
 	batchSize := flag.Int("batch_size", 0, "images per batch (default 16)")
