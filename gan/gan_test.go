@@ -468,8 +468,8 @@ func TestNoTrainingWritesNothing(t *testing.T) {
 }
 
 // TestDamagedCheckpointAdvice cuts the newest checkpoint of a run short and
-// checks that NewTrainer's error says how to recover, and that following
-// it, by moving that checkpoint's files away, resumes from the one before.
+// checks that NewTrainer's error explains how to recover. Following that
+// advice, by moving the checkpoint's files away, resumes from the one before.
 func TestDamagedCheckpointAdvice(t *testing.T) {
 	images := grumpyImages(t)
 	backend := testutil.GoBackend(t)

@@ -667,9 +667,8 @@ func TestImagesNLLPerMicroBatch(t *testing.T) {
 
 // TestSamplingWritesOnlyNewGrids trains a small model for two iterations
 // through Run, then samples from its checkpoint with a changed sample count,
-// as `pixelcnn -sample_only` does, and checks that config.json, the logs and
-// the grid saved by training are unchanged and that each extra grid gets a
-// new file.
+// as `pixelcnn -sample_only` does. config.json, the logs and the grid saved
+// by training must stay unchanged, and each extra grid must get a new file.
 func TestSamplingWritesOnlyNewGrids(t *testing.T) {
 	cfg := smallConfig(DataMNIST)
 	cfg.Iterations, cfg.SampleEvery, cfg.CheckpointEvery, cfg.EvalEvery = 2, 2, 2, 2
@@ -736,7 +735,7 @@ func TestSamplingWritesOnlyNewGrids(t *testing.T) {
 			t.Errorf("sampling changed %s (error %v)", name, err)
 		}
 	}
-	if kept, _ := filepath.Glob(filepath.Join(out, "config.previous-*.json")); len(kept) != 0 {
-		t.Errorf("sampling kept earlier configurations %v, want none", kept)
+	if earlier, _ := filepath.Glob(filepath.Join(out, "config.previous-*.json")); len(earlier) != 0 {
+		t.Errorf("sampling kept earlier configurations %v, want none", earlier)
 	}
 }

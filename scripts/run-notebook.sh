@@ -7,9 +7,9 @@
 # OUTDIR/NAME.log (nbconvert's and the kernel's messages), and prints the
 # paths and the elapsed time. The notebook reads PRESET from the
 # environment variable CATSYNTH_PRESET and writes its checkpoints and samples
-# under CATSYNTH_OUT (set to the absolute OUTDIR). When OUTDIR already holds
-# NAME.ipynb, NAME.html or NAME.log from an earlier run, they are kept as
-# NAME.previous-N.* with the first free N.
+# under CATSYNTH_OUT (set to the absolute OUTDIR). When OUTDIR already
+# contains NAME.ipynb, NAME.html or NAME.log from an earlier run, they are
+# kept as NAME.previous-N.* with the first free N.
 #
 # A cell error does not stop the export: the executed notebook and the HTML
 # are still written, then the script prints each failing cell's error and

@@ -134,8 +134,9 @@ func Run[L any](ctx context.Context, name string, s Schedule, done int, opts Opt
 }
 
 // CheckpointLoadError returns the error of a trainer, named name (e.g.
-// "gan"), whose checkpoints in dir failed to load with err. It says how to
-// resume from an earlier checkpoint when the latest one is damaged.
+// "gan"), whose checkpoints in dir failed to load with err. The error
+// explains how to resume from an earlier checkpoint when the latest one is
+// damaged.
 func CheckpointLoadError(name, dir string, err error) error {
 	return fmt.Errorf("%s: loading the checkpoint in %s failed: %w; if the newest checkpoint there is damaged "+
 		"(a full disk or a killed process can cut one short), move its two files, checkpoint-...-step-N.bin and .json "+
