@@ -192,7 +192,7 @@ func installPlugin(name string) error {
 		}
 	}
 	if _, off := os.LookupEnv(xla.NoAutoInstallEnv); off {
-		hint := "unset it to let go-xla download the plugin into ~/.local/lib/go-xla"
+		hint := "unset " + xla.NoAutoInstallEnv + " to let go-xla download the plugin into ~/.local/lib/go-xla"
 		if name == "cpu" {
 			hint = "run `make setup`, which installs the CPU plugin into .xla/, or " + hint
 		}

@@ -135,13 +135,10 @@ func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
 }
 
 // MilestoneSamples returns the sample grid files of direction at the
-// milestones that cfg.Iterations reaches, with captions such as
-// "iteration 200".
+// milestones that cfg.Iterations reaches and at the last iteration (see
+// trainloop.ShownIterations), with captions such as "iteration 200".
 func MilestoneSamples(outDir, direction string, cfg Config) (paths, captions []string) {
-	for _, iteration := range cfg.Milestones {
-		if iteration > cfg.Iterations {
-			continue
-		}
+	for _, iteration := range trainloop.ShownIterations(cfg.Milestones, cfg.Iterations) {
 		paths = append(paths, SamplePath(outDir, direction, iteration))
 		captions = append(captions, fmt.Sprintf("iteration %d", iteration))
 	}

@@ -240,11 +240,13 @@ func (c Config) Validate() error {
 }
 
 // checkResumable returns an error when saved, the configuration of an
-// earlier run in the same folder, has other data or another architecture.
+// earlier run in the same folder, has other data, another architecture or
+// another batch size, as the other models' runs do. micro_batches may
+// change, since it changes the speed and not the updates.
 func (c Config) checkResumable(saved Config, path string) error {
 	fields := func(x Config) map[string]any {
 		return map[string]any{"data": x.Data, "image_size": x.ImageSize, "hidden": x.Hidden,
-			"residual_blocks": x.ResidualBlocks, "binarization": x.Binarization}
+			"residual_blocks": x.ResidualBlocks, "binarization": x.Binarization, "batch_size": x.BatchSize}
 	}
 	return runconfig.CheckArchitecture("pixelcnn", fields(saved), fields(c), path)
 }

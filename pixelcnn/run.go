@@ -148,12 +148,10 @@ func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
 }
 
 // MilestoneSamples returns the sample grid files of the milestones that
-// cfg.Iterations reaches, with captions such as "iteration 200".
+// cfg.Iterations reaches and of the last iteration (see
+// trainloop.ShownIterations), with captions such as "iteration 200".
 func MilestoneSamples(outDir string, cfg Config) (paths, captions []string) {
-	for _, iteration := range cfg.Milestones {
-		if iteration > cfg.Iterations {
-			continue
-		}
+	for _, iteration := range trainloop.ShownIterations(cfg.Milestones, cfg.Iterations) {
 		paths = append(paths, SamplePath(outDir, iteration))
 		captions = append(captions, fmt.Sprintf("iteration %d", iteration))
 	}

@@ -80,7 +80,8 @@ func (b *Bar) Finish(done int, status string) {
 
 // Line formats the bar at done steps: label, bar, count, rate and the time
 // left, then status. Once Update has seen a first step, the rate counts only
-// the steps after it.
+// the steps after it, and until a later step the line shows no rate, since
+// the first step's time is mostly compiling.
 func (b *Bar) Line(done int, status string) string {
 	fraction := 0.0
 	if b.total > 0 {
@@ -90,7 +91,7 @@ func (b *Bar) Line(done int, status string) string {
 	bar := strings.Repeat("█", filled) + strings.Repeat("░", barWidth-filled)
 	elapsed := b.now().Sub(b.started)
 	stepsRun := done - b.start
-	if !b.firstStepAt.IsZero() && done > b.firstStep {
+	if !b.firstStepAt.IsZero() {
 		elapsed = b.now().Sub(b.firstStepAt)
 		stepsRun = done - b.firstStep
 	}

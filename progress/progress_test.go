@@ -72,6 +72,9 @@ func TestRateExcludesFirstStep(t *testing.T) {
 	b.started = now()
 	advance(30 * time.Second) // the first step compiles the graphs
 	b.Update(1, "")
+	if line := b.Line(1, ""); strings.Contains(line, "/it") || strings.Contains(line, "left") {
+		t.Errorf("Line(1) after the first step = %q, want no rate and no time left", line)
+	}
 	advance(10 * time.Second)
 	if line := b.Line(11, ""); !strings.Contains(line, "1s/it") || !strings.Contains(line, "1m29s left") {
 		t.Errorf("Line(11) = %q, want 1s/it and 1m29s left", line)

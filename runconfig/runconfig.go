@@ -76,6 +76,16 @@ func Save[C any](path string, cfg C, checkResumable func(saved C) error) (change
 	return changed, writeAtomically(path, encoded)
 }
 
+// FormatChanges returns changes as "name old -> new", joined by ", ", as
+// the commands and notebooks report a resumed run.
+func FormatChanges(changes []Change) string {
+	parts := make([]string, len(changes))
+	for i, change := range changes {
+		parts[i] = fmt.Sprintf("%s %s -> %s", change.Name, change.Old, change.New)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // NextPrevious returns the path under which Save would keep the
 // configuration now at path: the first config.previous-N.json next to it
 // that does not exist yet.

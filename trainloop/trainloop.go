@@ -133,6 +133,24 @@ func Run[L any](ctx context.Context, name string, s Schedule, done int, opts Opt
 	return h.End()
 }
 
+// ShownIterations returns the iterations whose sample grids a run of
+// iterations iterations shows. These are the milestones that it reaches, in
+// their order, and then iterations itself unless it is one of them, since
+// Run always saves a grid at the last iteration. A run whose iterations
+// were raised past its milestones thus still shows where it ended.
+func ShownIterations(milestones []int, iterations int) []int {
+	var shown []int
+	for _, iteration := range milestones {
+		if iteration <= iterations {
+			shown = append(shown, iteration)
+		}
+	}
+	if !slices.Contains(shown, iterations) {
+		shown = append(shown, iterations)
+	}
+	return shown
+}
+
 // CheckpointLoadError returns the error of a trainer, named name (e.g.
 // "gan"), whose checkpoints in dir failed to load with err. The error
 // explains how to resume from an earlier checkpoint when the latest one is

@@ -161,3 +161,23 @@ func TestRunStopsAtStepError(t *testing.T) {
 		t.Errorf("End ran after a step error: %v", r.end)
 	}
 }
+
+// TestShownIterations checks the grids a notebook shows: the milestones
+// within the run, then the last iteration when it is not one of them.
+func TestShownIterations(t *testing.T) {
+	for _, c := range []struct {
+		milestones []int
+		iterations int
+		want       []int
+	}{
+		{[]int{200, 4000, 26000}, 26000, []int{200, 4000, 26000}},
+		{[]int{200, 4000, 26000}, 5000, []int{200, 4000, 5000}},
+		{[]int{3, 6}, 12, []int{3, 6, 12}},
+		{[]int{3, 6}, 2, []int{2}},
+		{nil, 10, []int{10}},
+	} {
+		if got := ShownIterations(c.milestones, c.iterations); !slices.Equal(got, c.want) {
+			t.Errorf("ShownIterations(%v, %d) = %v, want %v", c.milestones, c.iterations, got, c.want)
+		}
+	}
+}

@@ -65,14 +65,11 @@ func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
 		})
 }
 
-// Milestones returns the milestones of cfg that cfg.Iterations reaches,
-// with captions such as "iteration 400", for SamplePath and
-// ReconstructionPath.
+// Milestones returns the milestones of cfg that cfg.Iterations reaches and
+// the last iteration (see trainloop.ShownIterations), with captions such as
+// "iteration 400", for SamplePath and ReconstructionPath.
 func Milestones(cfg Config) (iterations []int, captions []string) {
-	for _, iteration := range cfg.Milestones {
-		if iteration > cfg.Iterations {
-			continue
-		}
+	for _, iteration := range trainloop.ShownIterations(cfg.Milestones, cfg.Iterations) {
 		iterations = append(iterations, iteration)
 		captions = append(captions, fmt.Sprintf("iteration %d", iteration))
 	}

@@ -39,7 +39,7 @@ func CheckArgs(flags *flag.FlagSet) error {
 		return nil
 	}
 	return fmt.Errorf("unexpected argument %q, and the flags after it were not read: every flag starts with -, "+
-		"and a value with spaces goes in quotes (for lists, write no space after a comma, as in -diffaugment color,translation)", flags.Arg(0))
+		"and a value with spaces goes in quotes (a list such as 100,200 takes no space after its commas)", flags.Arg(0))
 }
 
 // ParseIterations reads a comma-separated list of positive iteration
@@ -76,16 +76,12 @@ func ReportResume(name, outDir string, changes []runconfig.Change, iteration, it
 		return true
 	}
 	if len(changes) > 0 {
-		parts := make([]string, len(changes))
-		for i, change := range changes {
-			parts[i] = fmt.Sprintf("%s %s -> %s", change.Name, change.Old, change.New)
-		}
 		previous, err := runconfig.NextPrevious(filepath.Join(outDir, "config.json"))
 		if err != nil {
 			previous = "config.previous-N.json in " + outDir
 		}
 		fmt.Printf("%s: resuming with changed settings %s; the earlier config.json is kept as %s\n",
-			name, strings.Join(parts, ", "), previous)
+			name, runconfig.FormatChanges(changes), previous)
 	}
 	return false
 }

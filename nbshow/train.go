@@ -1,0 +1,42 @@
+package nbshow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"github.com/catsynth/catsynth/runconfig"
+)
+
+// Trainer is the part of a model's trainer that Train reads: gan.Trainer,
+// cyclegan.Trainer, pixelcnn.Trainer and vae.Trainer implement it.
+type Trainer interface {
+	// Iteration returns the number of iterations done.
+	Iteration() int
+	// ConfigChanges returns the settings that differ from the run resumed.
+	ConfigChanges() []runconfig.Change
+}
+
+// Train runs run, a call of the trainer's Run with the context it is
+// given, in a notebook cell. Before it starts, Train prints the settings
+// that changed since the run it resumes, if any. The context is cancelled
+// when the cell's program receives an interrupt, which GoNB sends when the
+// kernel is interrupted, and Run then saves a checkpoint and returns. Train
+// then prints the iteration at which the run stopped and returns nil, so
+// that the cell ends without a panic. Other errors of run are returned.
+func Train(name string, trainer Trainer, run func(ctx context.Context) error) error {
+	if changes := trainer.ConfigChanges(); len(changes) > 0 {
+		fmt.Printf("%s: resuming at iteration %d with changed settings %s; config.json keeps the earlier ones as config.previous-N.json\n",
+			name, trainer.Iteration(), runconfig.FormatChanges(changes))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	err := run(ctx)
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		fmt.Printf("\n%s: interrupted at iteration %d; the checkpoint is saved, run the cell again to resume\n", name, trainer.Iteration())
+		return nil
+	}
+	return err
+}

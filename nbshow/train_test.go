@@ -1,0 +1,110 @@
+package nbshow
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/catsynth/catsynth/cyclegan"
+	"github.com/catsynth/catsynth/gan"
+	"github.com/catsynth/catsynth/pixelcnn"
+	"github.com/catsynth/catsynth/runconfig"
+	"github.com/catsynth/catsynth/vae"
+)
+
+// fakeTrainer counts iterations as a trainer's Run does.
+type fakeTrainer struct {
+	iteration int
+	changes   []runconfig.Change
+}
+
+func (f *fakeTrainer) Iteration() int                    { return f.iteration }
+func (f *fakeTrainer) ConfigChanges() []runconfig.Change { return f.changes }
+
+// TestTrainStopsOnInterrupt sends this process an interrupt while run
+// trains, as GoNB does when the kernel is interrupted. run's context must
+// be cancelled, Train must return nil, and its output must name the
+// changed settings and the iteration reached.
+func TestTrainStopsOnInterrupt(t *testing.T) {
+	trainer := &fakeTrainer{iteration: 5, changes: []runconfig.Change{{Name: "lr", Old: "0.0002", New: "0.0001"}}}
+	var err error
+	output := captureStdout(t, func() {
+		err = Train("basic", trainer, func(ctx context.Context) error {
+			if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+				return err
+			}
+			deadline := time.After(10 * time.Second)
+			for {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-deadline:
+					return errors.New("the context was not cancelled within 10 s of the interrupt")
+				case <-time.After(10 * time.Millisecond):
+					trainer.iteration++
+				}
+			}
+		})
+	})
+	if err != nil {
+		t.Fatalf("Train after an interrupt = %v, want nil", err)
+	}
+	for _, want := range []string{"resuming at iteration 5 with changed settings lr 0.0002 -> 0.0001", "basic: interrupted at iteration"} {
+		if !strings.Contains(output, want) {
+			t.Errorf("output %q does not contain %q", output, want)
+		}
+	}
+}
+
+// TestTrainReturnsOtherErrors checks that an error of run other than an
+// interrupt comes back from Train.
+func TestTrainReturnsOtherErrors(t *testing.T) {
+	failure := errors.New("out of memory")
+	var err error
+	captureStdout(t, func() {
+		err = Train("basic", &fakeTrainer{}, func(context.Context) error { return failure })
+	})
+	if !errors.Is(err, failure) {
+		t.Errorf("Train = %v, want %v", err, failure)
+	}
+}
+
+// captureStdout returns what f prints to os.Stdout.
+func captureStdout(t *testing.T, f func()) string {
+	t.Helper()
+	reader, writer, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stdout
+	os.Stdout = writer
+	defer func() { os.Stdout = saved }()
+	done := make(chan string)
+	go func() {
+		var out strings.Builder
+		buf := make([]byte, 4096)
+		for {
+			n, err := reader.Read(buf)
+			out.Write(buf[:n])
+			if err != nil {
+				done <- out.String()
+				return
+			}
+		}
+	}()
+	f()
+	writer.Close()
+	return <-done
+}
+
+// Compile-time checks that the trainers implement Trainer.
+var (
+	_ Trainer = (*gan.Trainer)(nil)
+	_ Trainer = (*cyclegan.Trainer)(nil)
+	_ Trainer = (*pixelcnn.Trainer)(nil)
+	_ Trainer = (*vae.Trainer)(nil)
+)
