@@ -203,12 +203,8 @@ func (t *Trainer) begin() error {
 	if err := t.saveConfig(); err != nil {
 		return err
 	}
-	log, err := trainlog.Open(filepath.Join(t.outDir, LossLogFile), LogColumns)
+	log, err := trainlog.OpenAt(filepath.Join(t.outDir, LossLogFile), LogColumns, t.iteration)
 	if err != nil {
-		return fmt.Errorf("cyclegan: %w", err)
-	}
-	if err := log.TruncateAfter(t.iteration); err != nil {
-		log.Close()
 		return fmt.Errorf("cyclegan: %w", err)
 	}
 	t.lossLog = log

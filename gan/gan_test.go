@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/compute"
 	_ "github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -437,14 +438,7 @@ func TestNoTrainingWritesNothing(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig()
 	cfg.Iterations = 2
-	first, err := NewTrainer(backend, cfg, images, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := first.Run(context.Background(), RunOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	first.Close()
+	trainRun(t, backend, cfg, images, dir)
 	config, _ := os.ReadFile(filepath.Join(dir, ConfigFile))
 	losses, _ := os.ReadFile(filepath.Join(dir, LossLogFile))
 
@@ -475,14 +469,7 @@ func TestDamagedCheckpointAdvice(t *testing.T) {
 	backend := testutil.GoBackend(t)
 	dir := t.TempDir()
 	cfg := testConfig()
-	first, err := NewTrainer(backend, cfg, images, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := first.Run(context.Background(), RunOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	first.Close()
+	trainRun(t, backend, cfg, images, dir)
 
 	newest, _ := filepath.Glob(filepath.Join(dir, CheckpointDir, "*-step-00000004.*"))
 	if len(newest) != 2 {
@@ -512,5 +499,20 @@ func TestDamagedCheckpointAdvice(t *testing.T) {
 	defer resumed.Close()
 	if got := resumed.Iteration(); got != 2 {
 		t.Errorf("resumed at iteration %d, want 2, from the checkpoint before the damaged one", got)
+	}
+}
+
+// trainRun trains a run of cfg into dir to its end and closes it.
+func trainRun(t *testing.T, backend compute.Backend, cfg Config, images *dataset.Images, dir string) {
+	t.Helper()
+	trainer, err := NewTrainer(backend, cfg, images, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := trainer.Run(context.Background(), RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := trainer.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -162,12 +162,8 @@ func (t *Trainer) begin() error {
 	if err := t.saveConfig(); err != nil {
 		return err
 	}
-	log, err := trainlog.Open(filepath.Join(t.outDir, LossLogFile), LossColumns)
+	log, err := trainlog.OpenAt(filepath.Join(t.outDir, LossLogFile), LossColumns, t.iteration)
 	if err != nil {
-		return fmt.Errorf("gan: %w", err)
-	}
-	if err := log.TruncateAfter(t.iteration); err != nil {
-		log.Close()
 		return fmt.Errorf("gan: %w", err)
 	}
 	t.lossLog = log

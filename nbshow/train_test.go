@@ -11,6 +11,7 @@ import (
 
 	"github.com/catsynth/catsynth/cyclegan"
 	"github.com/catsynth/catsynth/gan"
+	"github.com/catsynth/catsynth/internal/testutil"
 	"github.com/catsynth/catsynth/pixelcnn"
 	"github.com/catsynth/catsynth/runconfig"
 	"github.com/catsynth/catsynth/vae"
@@ -32,7 +33,7 @@ func (f *fakeTrainer) ConfigChanges() []runconfig.Change { return f.changes }
 func TestTrainStopsOnInterrupt(t *testing.T) {
 	trainer := &fakeTrainer{iteration: 5, changes: []runconfig.Change{{Name: "lr", Old: "0.0002", New: "0.0001"}}}
 	var err error
-	output := captureStdout(t, func() {
+	output := testutil.CaptureStdout(t, func() {
 		err = Train("basic", trainer, func(ctx context.Context) error {
 			if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
 				return err
@@ -65,40 +66,12 @@ func TestTrainStopsOnInterrupt(t *testing.T) {
 func TestTrainReturnsOtherErrors(t *testing.T) {
 	failure := errors.New("out of memory")
 	var err error
-	captureStdout(t, func() {
+	testutil.CaptureStdout(t, func() {
 		err = Train("basic", &fakeTrainer{}, func(context.Context) error { return failure })
 	})
 	if !errors.Is(err, failure) {
 		t.Errorf("Train = %v, want %v", err, failure)
 	}
-}
-
-// captureStdout returns what f prints to os.Stdout.
-func captureStdout(t *testing.T, f func()) string {
-	t.Helper()
-	reader, writer, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	saved := os.Stdout
-	os.Stdout = writer
-	defer func() { os.Stdout = saved }()
-	done := make(chan string)
-	go func() {
-		var out strings.Builder
-		buf := make([]byte, 4096)
-		for {
-			n, err := reader.Read(buf)
-			out.Write(buf[:n])
-			if err != nil {
-				done <- out.String()
-				return
-			}
-		}
-	}()
-	f()
-	writer.Close()
-	return <-done
 }
 
 // Compile-time checks that the trainers implement Trainer.

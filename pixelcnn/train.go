@@ -180,12 +180,11 @@ func NewStore(cfg Config) *model.Store {
 	return store
 }
 
+// openLog opens the log at path with one value column, cut back to
+// iteration.
 func openLog(path, column string, iteration int) (*trainlog.Writer, error) {
-	log, err := trainlog.Open(path, []string{column})
+	log, err := trainlog.OpenAt(path, []string{column}, iteration)
 	if err != nil {
-		return nil, fmt.Errorf("pixelcnn: %w", err)
-	}
-	if err := log.TruncateAfter(iteration); err != nil {
 		return nil, fmt.Errorf("pixelcnn: %w", err)
 	}
 	return log, nil

@@ -162,6 +162,21 @@ func (w *Writer) Close() error {
 	return nil
 }
 
+// OpenAt opens the log at path as Open does and cuts it back to step with
+// TruncateAfter, as a run that resumes from a checkpoint taken at step
+// needs. On an error it closes the file again.
+func OpenAt(path string, columns []string, step int) (*Writer, error) {
+	w, err := Open(path, columns)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.TruncateAfter(step); err != nil {
+		w.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
 // TruncateAfter removes every row whose step is greater than step, keeping
 // the header and all other rows in their order. Call it when resuming from
 // a checkpoint taken at step, so the rows logged after that checkpoint are

@@ -293,3 +293,42 @@ func TestTableSeries(t *testing.T) {
 		t.Errorf("Series(unknown) error = %v, want one listing the columns", err)
 	}
 }
+
+// TestOpenAtCutsBack writes five rows, opens the log again at step 3 as a
+// resumed run does, and checks that only the rows up to 3 remain before the
+// new ones.
+func TestOpenAtCutsBack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "losses.csv")
+	w, err := Open(path, []string{"loss"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step := 1; step <= 5; step++ {
+		if err := w.Append(step, float64(step)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	resumed, err := OpenAt(path, []string{"loss"}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := resumed.Append(4, 40); err != nil {
+		t.Fatal(err)
+	}
+	if err := resumed.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "step,loss\n1,1\n2,2\n3,3\n4,40\n"; string(data) != want {
+		t.Errorf("log after OpenAt at 3 = %q, want %q", data, want)
+	}
+	if _, err := OpenAt(path, []string{"other"}, 3); err == nil {
+		t.Error("OpenAt accepted a log with other columns")
+	}
+}

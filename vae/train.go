@@ -152,12 +152,8 @@ func (t *Trainer) begin() error {
 	if err := t.saveConfig(); err != nil {
 		return err
 	}
-	log, err := trainlog.Open(filepath.Join(t.outDir, LossLogFile), LossColumns)
+	log, err := trainlog.OpenAt(filepath.Join(t.outDir, LossLogFile), LossColumns, t.iteration)
 	if err != nil {
-		return fmt.Errorf("vae: %w", err)
-	}
-	if err := log.TruncateAfter(t.iteration); err != nil {
-		log.Close()
 		return fmt.Errorf("vae: %w", err)
 	}
 	t.lossLog = log

@@ -3,12 +3,12 @@ package cli
 import (
 	"strconv"
 
+	"github.com/catsynth/catsynth/internal/testutil"
 	"github.com/catsynth/catsynth/runconfig"
 
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -79,7 +79,7 @@ func TestReportResumeChanges(t *testing.T) {
 		}
 	}
 	changes := []runconfig.Change{{Name: "iterations", Old: "6", New: "9"}, {Name: "milestones", Old: "unset", New: "[1,3]"}}
-	output := captureStdout(t, func() {
+	output := testutil.CaptureStdout(t, func() {
 		if ReportResume("pixelcnn", dir, changes, 3, 9) {
 			t.Error("ReportResume at iteration 3 of 9 reported the run as done")
 		}
@@ -108,7 +108,7 @@ func TestReportResumeDone(t *testing.T) {
 	} {
 		var done bool
 		changes := []runconfig.Change{{Name: "seed", Old: "1", New: "2"}}
-		output := captureStdout(t, func() {
+		output := testutil.CaptureStdout(t, func() {
 			done = ReportResume("dcgan", "runs/x", changes, c.iteration, c.iterations)
 		})
 		if done != c.want {
@@ -121,26 +121,6 @@ func TestReportResumeDone(t *testing.T) {
 			t.Errorf("at iteration %d of %d, the output %q lists the changes: %v, want %v", c.iteration, c.iterations, output, listed, !c.want)
 		}
 	}
-}
-
-// captureStdout returns what f prints to os.Stdout.
-func captureStdout(t *testing.T, f func()) string {
-	t.Helper()
-	reader, writer, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	saved := os.Stdout
-	os.Stdout = writer
-	f()
-	os.Stdout = saved
-	writer.Close()
-	output, err := io.ReadAll(reader)
-	reader.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(output)
 }
 
 // TestCheckArgs parses command lines with the flag package and checks that

@@ -4,7 +4,9 @@
 package testutil
 
 import (
+	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -99,4 +101,24 @@ func CloneStores(t testing.TB, store *model.Store) (first, second *model.Store) 
 		t.Fatalf("copying the model store: %v", err)
 	}
 	return first, second
+}
+
+// CaptureStdout returns what f prints to os.Stdout.
+func CaptureStdout(t testing.TB, f func()) string {
+	t.Helper()
+	reader, writer, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stdout
+	os.Stdout = writer
+	f()
+	os.Stdout = saved
+	writer.Close()
+	output, err := io.ReadAll(reader)
+	reader.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(output)
 }
