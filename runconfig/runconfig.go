@@ -76,6 +76,20 @@ func Save[C any](path string, cfg C, checkResumable func(saved C) error) (change
 	return changed, writeAtomically(path, encoded)
 }
 
+// Load reads the configuration saved at path into a value of type C. It
+// returns an error that names path when the file is missing or invalid.
+func Load[C any](path string) (C, error) {
+	var cfg C
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("runconfig: reading the saved configuration: %w", err)
+	}
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		return cfg, fmt.Errorf("runconfig: invalid configuration file %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
 // FormatChanges returns changes as "name old -> new", joined by ", ", as
 // the commands and notebooks report a resumed run.
 func FormatChanges(changes []Change) string {

@@ -190,3 +190,28 @@ func TestCheckWritesNothing(t *testing.T) {
 		t.Errorf("NextPrevious = %q, %v; want config.previous-1.json", next, err)
 	}
 }
+
+// TestLoad reads back a saved configuration, and checks the errors for a
+// missing and a corrupt file.
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.json")
+	want := testConfig{ConvDim: 48, LR: 1e-3, Data: "basic"}
+	if _, err := Save(path, want, sameConvDim(want)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load[testConfig](path)
+	if err != nil || got != want {
+		t.Errorf("Load = %+v, %v; want %+v", got, err, want)
+	}
+	if _, err := Load[testConfig](filepath.Join(dir, "missing.json")); err == nil {
+		t.Error("Load of a missing file returned no error")
+	}
+	corrupt := filepath.Join(dir, "corrupt.json")
+	if err := os.WriteFile(corrupt, []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load[testConfig](corrupt); err == nil || !strings.Contains(err.Error(), corrupt) {
+		t.Errorf("Load of a corrupt file = %v, want an error naming it", err)
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"github.com/catsynth/catsynth/backend"
 	"github.com/catsynth/catsynth/internal/cli"
 	"github.com/catsynth/catsynth/pixelcnn"
+	"github.com/catsynth/catsynth/runconfig"
 )
 
 func main() {
@@ -53,7 +54,7 @@ func run() error {
 	checkpointEvery := flag.Int("checkpoint_every", 0, "save a checkpoint every N iterations (default: the preset's)")
 	seed := flag.Int64("seed", 1, "random seed of the weights, the data order and the samples")
 	convImpl := flag.String("conv_impl", "", "convolution: auto, native, im2col, shift, gather or hybrid (default auto); native and hybrid take seconds per step on the pure Go backend")
-	sampleOnly := flag.Bool("sample_only", false, "skip training: load the checkpoint in -out and write one sample grid to a new file, samples/iter-NNNNNN-extra-K.png")
+	sampleOnly := flag.Bool("sample_only", false, "skip training: load the checkpoint and config.json in -out (the flags given still apply) and write one sample grid to a new file, samples/iter-NNNNNN-extra-K.png")
 	cli.SetUsage("train PixelCNN on binarized MNIST or the cats and sample from it, writing to -out (resumed when it exists)",
 		"go run ./cmd/pixelcnn -dataset mnist -preset quick -out runs/pixelcnn-mnist", "go run ./cmd/pixelcnn -dataset mnist -out runs/pixelcnn-mnist -sample_only -sample_count 16")
 	flag.Parse()
@@ -65,6 +66,17 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	if *outDir == "" {
+		*outDir = filepath.Join("runs", "pixelcnn-"+cfg.Data)
+	}
+	if *sampleOnly {
+		// Sampling uses the trained run's own settings, so that a run trained
+		// with other flags than the preset's loads without them. The flags
+		// given on this command line still apply.
+		if cfg, err = runconfig.Load[pixelcnn.Config](filepath.Join(*outDir, pixelcnn.ConfigFile)); err != nil {
+			return fmt.Errorf("-sample_only: %w; give the -out folder of a trained run", err)
+		}
+	}
 	if *binarization != "" {
 		cfg.Binarization = *binarization
 	}
@@ -75,7 +87,7 @@ func run() error {
 	if *evalImages >= 0 {
 		cfg.EvalImages = *evalImages
 	}
-	cfg.Seed = *seed
+	cli.OverrideIfGiven(&cfg.Seed, "seed", *seed)
 	for _, o := range []struct {
 		name  string
 		field *int
@@ -97,9 +109,6 @@ func run() error {
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
-	}
-	if *outDir == "" {
-		*outDir = filepath.Join("runs", "pixelcnn-"+cfg.Data)
 	}
 
 	images, err := pixelcnn.LoadData(cfg, *dataRoot)
