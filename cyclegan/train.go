@@ -93,7 +93,7 @@ func checkDomain(name string, images *dataset.Images) error {
 type Trainer struct {
 	// configChanges lists the settings that differ from the run resumed.
 	configChanges []runconfig.Change
-	// saveConfig writes config.json; begin calls it before the first step.
+	// saveConfig writes config.json; begin calls it after the first step.
 	saveConfig func() error
 	cfg           Config
 	store         *model.Store
@@ -194,8 +194,8 @@ func NewTrainer(backend compute.Backend, cfg Config, imagesX, imagesY *dataset.I
 }
 
 // begin writes config.json and opens the loss log, cut back to the
-// current iteration so that no row is written twice. It runs once, before
-// the first training step.
+// current iteration so that no row is written twice. Step calls it once,
+// when the first training step has run and before it counts that step.
 func (t *Trainer) begin() error {
 	if t.lossLog != nil {
 		return nil
@@ -283,9 +283,6 @@ func (t *Trainer) setLearningRates() error {
 // Step runs one iteration: the update of D_X and D_Y, then the joint update
 // of G_XY and G_YX on the same real batches.
 func (t *Trainer) Step() (Losses, error) {
-	if err := t.begin(); err != nil {
-		return Losses{}, err
-	}
 	if t.cfg.DecayFrom > 0 {
 		if err := t.setLearningRates(); err != nil {
 			return Losses{}, err
@@ -304,6 +301,11 @@ func (t *Trainer) Step() (Losses, error) {
 	}
 	if err != nil {
 		return Losses{}, fmt.Errorf("cyclegan: training iteration %d failed: %w", t.iteration+1, err)
+	}
+	// config.json and the logs are written after the first step, so that a
+	// run stopped while it compiles changes no file.
+	if err := t.begin(); err != nil {
+		return Losses{}, err
 	}
 	t.iteration++
 	return Losses{

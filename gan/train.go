@@ -59,7 +59,7 @@ type Losses struct {
 type Trainer struct {
 	// configChanges lists the settings that differ from the run resumed.
 	configChanges []runconfig.Change
-	// saveConfig writes config.json; begin calls it before the first step.
+	// saveConfig writes config.json; begin calls it after the first step.
 	saveConfig func() error
 	cfg           Config
 	backend       compute.Backend
@@ -153,8 +153,8 @@ func NewTrainer(backend compute.Backend, cfg Config, images *dataset.Images, out
 }
 
 // begin writes config.json and opens the loss log, cut back to the
-// current iteration so that no row is written twice. It runs once, before
-// the first training step.
+// current iteration so that no row is written twice. Step calls it once,
+// when the first training step has run and before it counts that step.
 func (t *Trainer) begin() error {
 	if t.lossLog != nil {
 		return nil
@@ -193,9 +193,6 @@ func (t *Trainer) OutDir() string { return t.outDir }
 
 // Step runs one iteration: a discriminator and a generator update.
 func (t *Trainer) Step() (Losses, error) {
-	if err := t.begin(); err != nil {
-		return Losses{}, err
-	}
 	batch := t.loader.Next()
 	real := tensors.FromFlatDataAndDimensions(batch, t.cfg.BatchSize, ImageSize, ImageSize, 3)
 	// Two noise streams per iteration: even for D, odd for G.
@@ -209,6 +206,11 @@ func (t *Trainer) Step() (Losses, error) {
 	out, err := t.stepExec.Exec(real, zD, zG, uReal, uFake, uGenerated)
 	if err != nil {
 		return Losses{}, fmt.Errorf("gan: training iteration %d failed: %w", t.iteration+1, err)
+	}
+	// config.json and the logs are written after the first step, so that a
+	// run stopped while it compiles changes no file.
+	if err := t.begin(); err != nil {
+		return Losses{}, err
 	}
 	t.iteration++
 	return Losses{DReal: scalar(out[0]), DFake: scalar(out[1]), G: scalar(out[2])}, nil

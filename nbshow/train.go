@@ -20,23 +20,28 @@ type Trainer interface {
 }
 
 // Train runs run, a call of the trainer's Run with the context it is
-// given, in a notebook cell. Before it starts, Train prints the settings
-// that changed since the run it resumes, if any. The context is cancelled
-// when the cell's program receives an interrupt, which GoNB sends when the
+// given, in a notebook cell, towards iterations iterations. Before it
+// starts, Train prints the settings that changed since the run it resumes,
+// or that the run is already at iterations. The context is cancelled when
+// the cell's program receives an interrupt, which GoNB sends when the
 // kernel is interrupted, and Run then saves a checkpoint and returns. Train
-// then prints the iteration at which the run stopped and returns nil, so
-// that the cell ends without a panic. Other errors of run are returned.
-func Train(name string, trainer Trainer, run func(ctx context.Context) error) error {
-	if changes := trainer.ConfigChanges(); len(changes) > 0 {
+// then prints the iteration at which the run stopped and returns true, so
+// that the cell can end without a panic and without starting the next run.
+// Other errors of run are returned.
+func Train(name string, trainer Trainer, iterations int, run func(ctx context.Context) error) (interrupted bool, err error) {
+	switch changes := trainer.ConfigChanges(); {
+	case trainer.Iteration() >= iterations:
+		fmt.Printf("%s: already at iteration %d of %d; raise the iterations to train further\n", name, trainer.Iteration(), iterations)
+	case len(changes) > 0:
 		fmt.Printf("%s: resuming at iteration %d with changed settings %s; config.json keeps the earlier ones as config.previous-N.json\n",
 			name, trainer.Iteration(), runconfig.FormatChanges(changes))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	err := run(ctx)
+	err = run(ctx)
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		fmt.Printf("\n%s: interrupted at iteration %d; the checkpoint is saved, run the cell again to resume\n", name, trainer.Iteration())
-		return nil
+		return true, nil
 	}
-	return err
+	return false, err
 }

@@ -28,13 +28,14 @@ func (f *fakeTrainer) ConfigChanges() []runconfig.Change { return f.changes }
 
 // TestTrainStopsOnInterrupt sends this process an interrupt while run
 // trains, as GoNB does when the kernel is interrupted. run's context must
-// be cancelled, Train must return nil, and its output must name the
-// changed settings and the iteration reached.
+// be cancelled, Train must report the interrupt without an error, and its
+// output must name the changed settings and the iteration reached.
 func TestTrainStopsOnInterrupt(t *testing.T) {
 	trainer := &fakeTrainer{iteration: 5, changes: []runconfig.Change{{Name: "lr", Old: "0.0002", New: "0.0001"}}}
 	var err error
+	var interrupted bool
 	output := testutil.CaptureStdout(t, func() {
-		err = Train("basic", trainer, func(ctx context.Context) error {
+		interrupted, err = Train("basic", trainer, 100, func(ctx context.Context) error {
 			if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
 				return err
 			}
@@ -51,8 +52,8 @@ func TestTrainStopsOnInterrupt(t *testing.T) {
 			}
 		})
 	})
-	if err != nil {
-		t.Fatalf("Train after an interrupt = %v, want nil", err)
+	if err != nil || !interrupted {
+		t.Fatalf("Train after an interrupt = %v, %v; want true, nil", interrupted, err)
 	}
 	for _, want := range []string{"resuming at iteration 5 with changed settings lr 0.0002 -> 0.0001", "basic: interrupted at iteration"} {
 		if !strings.Contains(output, want) {
@@ -66,11 +67,26 @@ func TestTrainStopsOnInterrupt(t *testing.T) {
 func TestTrainReturnsOtherErrors(t *testing.T) {
 	failure := errors.New("out of memory")
 	var err error
+	var interrupted bool
 	testutil.CaptureStdout(t, func() {
-		err = Train("basic", &fakeTrainer{}, func(context.Context) error { return failure })
+		interrupted, err = Train("basic", &fakeTrainer{}, 100, func(context.Context) error { return failure })
 	})
-	if !errors.Is(err, failure) {
-		t.Errorf("Train = %v, want %v", err, failure)
+	if interrupted || !errors.Is(err, failure) {
+		t.Errorf("Train = %v, %v; want false, %v", interrupted, err, failure)
+	}
+}
+
+// TestTrainFinishedRun checks that a run already at its iterations is
+// reported as such, without the changed settings, which it does not write.
+func TestTrainFinishedRun(t *testing.T) {
+	trainer := &fakeTrainer{iteration: 300, changes: []runconfig.Change{{Name: "lr", Old: "0.001", New: "0.0005"}}}
+	output := testutil.CaptureStdout(t, func() {
+		if _, err := Train("mnist", trainer, 300, func(context.Context) error { return nil }); err != nil {
+			t.Error(err)
+		}
+	})
+	if !strings.Contains(output, "mnist: already at iteration 300 of 300") || strings.Contains(output, "changed settings") {
+		t.Errorf("output %q, want the finished run reported without changed settings", output)
 	}
 }
 

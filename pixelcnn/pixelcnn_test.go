@@ -739,3 +739,22 @@ func TestSamplingWritesOnlyNewGrids(t *testing.T) {
 		t.Errorf("sampling kept earlier configurations %v, want none", earlier)
 	}
 }
+
+// TestBatchLargerThanDataRejected gives NewTrainer a batch of more images
+// than the training set holds, which the other models reject too.
+func TestBatchLargerThanDataRejected(t *testing.T) {
+	cfg := smallConfig(DataMNIST)
+	data, err := LoadData(cfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data.Train = data.Train[:8*data.ImageDims()]
+	cfg.BatchSize = 9
+	out := t.TempDir()
+	if _, err := NewTrainer(testutil.GoBackend(t), cfg, data, out); err == nil || !strings.Contains(err.Error(), "use 8 or less") {
+		t.Errorf("NewTrainer with batch_size 9 for 8 images = %v, want an error that allows 8", err)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("the rejected run left %d entries in its folder", len(entries))
+	}
+}

@@ -63,7 +63,7 @@ func EvalColumn(cfg Config) string { return "test_" + Unit(cfg) }
 type Trainer struct {
 	// configChanges lists the settings that differ from the run resumed.
 	configChanges []runconfig.Change
-	// saveConfig writes config.json; begin calls it before the first step.
+	// saveConfig writes config.json; begin calls it after the first step.
 	saveConfig func() error
 	cfg           Config
 	data          *Data
@@ -99,6 +99,10 @@ func NewTrainer(backend compute.Backend, cfg Config, data *Data, outDir string) 
 	if data.TrainCount() == 0 || data.TestCount() == 0 {
 		return nil, fmt.Errorf("pixelcnn: data from %s has %d training and %d held-out images, want at least one of each",
 			data.Source, data.TrainCount(), data.TestCount())
+	}
+	if cfg.BatchSize > data.TrainCount() {
+		return nil, fmt.Errorf("pixelcnn: invalid batch_size %d: data from %s has only %d training images, so use %d or less",
+			cfg.BatchSize, data.Source, data.TrainCount(), data.TrainCount())
 	}
 	if outDir == "" {
 		return nil, errors.New("pixelcnn: the output folder is empty: give a folder for samples, the logs and checkpoints")
@@ -147,8 +151,9 @@ func NewTrainer(backend compute.Backend, cfg Config, data *Data, outDir string) 
 }
 
 // begin writes config.json and opens the loss and evaluation logs, cut back
-// to the current iteration so that no row is written twice. It runs once,
-// before the first training step.
+// to the current iteration so that no row is written twice. Step calls it
+// once, when the first training step has run and before it counts that
+// step.
 func (t *Trainer) begin() error {
 	if t.lossLog != nil {
 		return nil
@@ -250,14 +255,16 @@ func (t *Trainer) Sampler() *Sampler { return t.sampler }
 // Step runs one training iteration and returns the batch's mean NLL in
 // nats per image.
 func (t *Trainer) Step() (float64, error) {
-	if err := t.begin(); err != nil {
-		return 0, err
-	}
 	batch := t.data.batchAt(t.cfg.Seed, t.iteration, t.cfg.BatchSize)
 	input := tensors.FromFlatDataAndDimensions(batch, t.cfg.BatchSize, t.data.Height, t.data.Width, t.data.Channels)
 	nll, err := t.stepExec.Exec1(input)
 	if err != nil {
 		return 0, fmt.Errorf("pixelcnn: training step of iteration %d: %w", t.iteration+1, err)
+	}
+	// config.json and the logs are written after the first step, so that a
+	// run stopped while it compiles changes no file.
+	if err := t.begin(); err != nil {
+		return 0, err
 	}
 	t.iteration++
 	return float64(tensors.MustCopyFlatData[float32](nll)[0]), nil

@@ -75,8 +75,16 @@ type Options struct {
 // Run trains from iteration done (the iterations a resumed run has already
 // done) to s.Iterations. After each step it logs, runs the periodic work,
 // writes sample grids and saves a checkpoint when their schedules are due.
-// When ctx is cancelled it saves a checkpoint and returns ctx.Err(). Errors
-// from Save on cancellation are prefixed by name, e.g. "gan".
+// It saves a checkpoint before the periodic work and the sample grids too,
+// since they can take seconds. When ctx is cancelled, Run saves a
+// checkpoint after the current step, without starting the work due after
+// it, and returns ctx.Err(). Errors from Save on cancellation are prefixed
+// by name, e.g. "gan".
+//
+// The early checkpoints serve notebooks: GoNB kills a cell's program 5 s
+// after a kernel interrupt (gonb v0.11.5), and a sample grid of PixelCNN
+// alone can take longer. An interrupt during such work then loses nothing
+// that the checkpoint before it did not hold.
 func Run[L any](ctx context.Context, name string, s Schedule, done int, opts Options, h Hooks[L]) error {
 	var bar *progress.Bar
 	if opts.Progress != nil {
@@ -84,12 +92,15 @@ func Run[L any](ctx context.Context, name string, s Schedule, done int, opts Opt
 	}
 	iteration := done
 	status := ""
+	interrupted := func(iteration int) error {
+		if err := h.Save(); err != nil {
+			return fmt.Errorf("%s: interrupted at iteration %d, and the checkpoint failed: %w", name, iteration, err)
+		}
+		return ctx.Err()
+	}
 	for iteration < s.Iterations {
-		if err := ctx.Err(); err != nil {
-			if saveErr := h.Save(); saveErr != nil {
-				return fmt.Errorf("%s: interrupted at iteration %d, and the checkpoint failed: %w", name, iteration, saveErr)
-			}
-			return err
+		if ctx.Err() != nil {
+			return interrupted(iteration)
 		}
 		start := time.Now()
 		losses, err := h.Step()
@@ -105,6 +116,22 @@ func Run[L any](ctx context.Context, name string, s Schedule, done int, opts Opt
 				return err
 			}
 		}
+		if ctx.Err() != nil {
+			return interrupted(iteration)
+		}
+
+		sampleDue := last || iteration%s.SampleEvery == 0 || slices.Contains(s.Milestones, iteration)
+		periodicDue := false
+		for _, p := range h.Periodic {
+			periodicDue = periodicDue || last || iteration%p.Every == 0
+		}
+		saved := false
+		if sampleDue || periodicDue {
+			if err := h.Save(); err != nil {
+				return err
+			}
+			saved = true
+		}
 		for _, p := range h.Periodic {
 			if last || iteration%p.Every == 0 {
 				if err := p.Run(iteration); err != nil {
@@ -112,12 +139,12 @@ func Run[L any](ctx context.Context, name string, s Schedule, done int, opts Opt
 				}
 			}
 		}
-		if last || iteration%s.SampleEvery == 0 || slices.Contains(s.Milestones, iteration) {
+		if sampleDue {
 			if err := h.Sample(iteration); err != nil {
 				return err
 			}
 		}
-		if last || iteration%s.CheckpointEvery == 0 {
+		if (last || iteration%s.CheckpointEvery == 0) && !saved {
 			if err := h.Save(); err != nil {
 				return err
 			}

@@ -75,7 +75,8 @@ func TestRunFollowsSchedule(t *testing.T) {
 		{"logs", r.logs, []int{2, 4, 6, 7}},
 		{"periodic", r.periodic, []int{4, 7}},
 		{"samples", r.samples, []int{1, 3, 6, 7}},
-		{"saves", r.saves, []int{5, 7}},
+		// Before each sample grid and periodic run, and at 5.
+		{"saves", r.saves, []int{1, 3, 4, 5, 6, 7}},
 		{"end", r.end, []int{7}},
 	}
 	for _, c := range checks {
@@ -96,8 +97,8 @@ func TestRunResumesFromDone(t *testing.T) {
 	if !slices.Equal(r.steps, []int{6, 7}) {
 		t.Errorf("steps %v after resuming at 5, want [6 7]", r.steps)
 	}
-	if !slices.Equal(r.saves, []int{7}) {
-		t.Errorf("saves at %v after resuming at 5, want [7]", r.saves)
+	if !slices.Equal(r.saves, []int{6, 7}) {
+		t.Errorf("saves at %v after resuming at 5, want [6 7], before the grids", r.saves)
 	}
 	if !slices.Equal(r.end, []int{7}) {
 		t.Errorf("end at %v after resuming at 5, want [7]", r.end)
@@ -125,8 +126,11 @@ func TestRunSavesWhenCancelled(t *testing.T) {
 	if !slices.Equal(r.steps, []int{1, 2, 3}) {
 		t.Errorf("steps %v, want [1 2 3]", r.steps)
 	}
-	if !slices.Equal(r.saves, []int{3}) {
-		t.Errorf("saves at %v, want one checkpoint at 3", r.saves)
+	if !slices.Equal(r.saves, []int{1, 3}) {
+		t.Errorf("saves at %v, want [1 3]: before the grid of 1, and at the interrupt", r.saves)
+	}
+	if !slices.Equal(r.samples, []int{1}) {
+		t.Errorf("samples at %v, want [1]: the grid due at 3 is skipped after the interrupt", r.samples)
 	}
 	if len(r.end) != 0 {
 		t.Errorf("End ran after a cancellation: %v", r.end)
@@ -134,7 +138,9 @@ func TestRunSavesWhenCancelled(t *testing.T) {
 
 	ctx, cancel = context.WithCancel(context.Background())
 	failing := &recorder{cancelAt: 2, cancel: cancel, saveErr: errors.New("disk full")}
-	err = Run(ctx, "test", schedule, 0, Options{}, failing.hooks())
+	// No grid before the interrupt, so the first save is the interrupt's.
+	rare := Schedule{Iterations: 7, LogEvery: 2, SampleEvery: 100, CheckpointEvery: 100}
+	err = Run(ctx, "test", rare, 0, Options{}, failing.hooks())
 	if err == nil || !strings.Contains(err.Error(), "test: interrupted at iteration 2") || !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("Run with a failing checkpoint returned %v, want the iteration and the cause", err)
 	}

@@ -63,7 +63,7 @@ type Losses struct {
 type Trainer struct {
 	// configChanges lists the settings that differ from the run resumed.
 	configChanges []runconfig.Change
-	// saveConfig writes config.json; begin calls it before the first step.
+	// saveConfig writes config.json; begin calls it after the first step.
 	saveConfig func() error
 	cfg           Config
 	backend       compute.Backend
@@ -143,8 +143,8 @@ func NewTrainer(backend compute.Backend, cfg Config, data Data, outDir string) (
 }
 
 // begin writes config.json and opens the loss log, cut back to the
-// current iteration so that no row is written twice. It runs once, before
-// the first training step.
+// current iteration so that no row is written twice. Step calls it once,
+// when the first training step has run and before it counts that step.
 func (t *Trainer) begin() error {
 	if t.lossLog != nil {
 		return nil
@@ -209,15 +209,17 @@ func (t *Trainer) OutDir() string { return t.outDir }
 
 // Step runs one training step on the next batch.
 func (t *Trainer) Step() (Losses, error) {
-	if err := t.begin(); err != nil {
-		return Losses{}, err
-	}
 	height, width, channels := t.cfg.ImageShape()
 	x := tensors.FromFlatDataAndDimensions(t.batches.Next(), t.cfg.BatchSize, height, width, channels)
 	eps := normalNoise(t.cfg.Seed, int64(t.iteration), t.cfg.BatchSize, t.cfg.LatentSize)
 	outputs, err := t.stepExec.Exec(x, eps)
 	if err != nil {
 		return Losses{}, fmt.Errorf("vae: training step %d: %w", t.iteration+1, err)
+	}
+	// config.json and the logs are written after the first step, so that a
+	// run stopped while it compiles changes no file.
+	if err := t.begin(); err != nil {
+		return Losses{}, err
 	}
 	t.iteration++
 	return Losses{Reconstruction: scalar(outputs[0]), KL: scalar(outputs[1]), Total: scalar(outputs[2])}, nil
