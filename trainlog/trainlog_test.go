@@ -311,6 +311,7 @@ func TestOpenAtCutsBack(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
+
 	resumed, err := OpenAt(path, []string{"loss"}, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -321,6 +322,7 @@ func TestOpenAtCutsBack(t *testing.T) {
 	if err := resumed.Close(); err != nil {
 		t.Fatal(err)
 	}
+
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

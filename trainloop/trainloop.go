@@ -166,16 +166,16 @@ func Run[L any](ctx context.Context, name string, s Schedule, done int, opts Opt
 // Run always saves a grid at the last iteration. A run whose iterations
 // were raised past its milestones thus still shows where it ended.
 func ShownIterations(milestones []int, iterations int) []int {
-	var shown []int
+	var reached []int
 	for _, iteration := range milestones {
 		if iteration <= iterations {
-			shown = append(shown, iteration)
+			reached = append(reached, iteration)
 		}
 	}
-	if !slices.Contains(shown, iterations) {
-		shown = append(shown, iterations)
+	if !slices.Contains(reached, iterations) {
+		reached = append(reached, iterations)
 	}
-	return shown
+	return reached
 }
 
 // CheckpointLoadError returns the error of a trainer, named name (e.g.
