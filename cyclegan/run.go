@@ -119,6 +119,9 @@ func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
 				}
 				return nil
 			},
+			Sampled: func(iteration int) bool {
+				return trainloop.FilesExist(SamplePath(t.outDir, XtoY, iteration), SamplePath(t.outDir, YtoX, iteration))
+			},
 			Sample: func(iteration int) error {
 				paths, err := t.SaveSamples()
 				if err == nil && opts.OnSample != nil {

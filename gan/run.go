@@ -48,6 +48,7 @@ func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
 				}
 				return nil
 			},
+			Sampled: func(iteration int) bool { return trainloop.FilesExist(SamplePath(t.outDir, iteration)) },
 			Sample: func(iteration int) error {
 				path, err := t.SaveSamples()
 				if err == nil && opts.OnSample != nil {

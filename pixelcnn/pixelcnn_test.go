@@ -3,6 +3,7 @@ package pixelcnn
 import (
 	"bytes"
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -488,7 +489,7 @@ func TestRowGraphsMatchFullImage(t *testing.T) {
 			}
 			imageSize := height * width * channels
 			checked := 0
-			_, err = sampler.runRows(n, func(b, row, column, channel int, logits []float32) uint8 {
+			_, err = sampler.runRows(context.Background(), n, func(b, row, column, channel int, logits []float32) uint8 {
 				subpixel := (row*width+column)*channels + channel
 				for i, v := range logits {
 					w := want[(b*imageSize+subpixel)*len(logits)+i]
@@ -756,5 +757,28 @@ func TestBatchLargerThanDataRejected(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(out); len(entries) != 0 {
 		t.Errorf("the rejected run left %d entries in its folder", len(entries))
+	}
+}
+
+// TestSampleContextStops checks that sampling with a cancelled context
+// stops before its first row with an error that wraps the cancellation,
+// which Run passes on, and that the same sampler then samples normally.
+func TestSampleContextStops(t *testing.T) {
+	cfg := smallConfig(DataMNIST)
+	sampler, err := NewSampler(testutil.GoBackend(t), NewStore(cfg), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := sampler.SampleContext(ctx, 2, 1); !errors.Is(err, context.Canceled) {
+		t.Errorf("SampleContext with a cancelled context = %v, want context.Canceled", err)
+	}
+	levels, _, err := sampler.Sample(2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if height, width, channels := cfg.Shape(); len(levels) != 2*height*width*channels {
+		t.Errorf("Sample returned %d levels, want %d", len(levels), 2*height*width*channels)
 	}
 }

@@ -41,10 +41,11 @@ func SamplePath(outDir string, iteration int) string {
 }
 
 // SampleGrid draws cfg.SampleCount images from the seed of the run and
-// returns them as a grid, and the sampling time per image.
+// returns them as a grid, and the sampling time per image. During Run it
+// stops between rows of pixels once Run's context is done.
 func (t *Trainer) SampleGrid() (*image.RGBA, time.Duration, error) {
 	n := t.cfg.SampleCount
-	levels, elapsed, err := t.sampler.Sample(n, uint64(t.cfg.Seed))
+	levels, elapsed, err := t.sampler.SampleContext(t.runContext(), n, uint64(t.cfg.Seed))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -96,6 +97,8 @@ func (t *Trainer) saveSamples(path string) (string, time.Duration, error) {
 // a checkpoint and returns ctx.Err(); a later NewTrainer on the same folder
 // resumes.
 func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
+	t.ctx = ctx
+	defer func() { t.ctx = nil }()
 	label := opts.Label
 	if label == "" {
 		label = "PixelCNN"
@@ -131,6 +134,7 @@ func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
 				return nil
 			},
 			Periodic: []trainloop.Periodic{{Every: t.cfg.EvalEvery, Run: evaluate}},
+			Sampled: func(iteration int) bool { return trainloop.FilesExist(SamplePath(t.outDir, iteration)) },
 			Sample: func(iteration int) error {
 				path, perImage, err := t.SaveSamples()
 				if err == nil && opts.OnSample != nil {

@@ -1,6 +1,7 @@
 package pixelcnn
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -78,14 +79,21 @@ func (s *Sampler) drawFrom(seed uint64) pickFunc {
 // levels in NHWC order (0/1 for MNIST, 0..255 for the cats) and the time
 // taken.
 func (s *Sampler) Sample(n int, seed uint64) ([]uint8, time.Duration, error) {
+	return s.SampleContext(context.Background(), n, seed)
+}
+
+// SampleContext is Sample that stops before the next row of pixels once ctx
+// is done, and then returns an error that wraps ctx.Err(). A grid of 8
+// cats of 32x32 takes seconds, longer than GoNB waits after an interrupt.
+func (s *Sampler) SampleContext(ctx context.Context, n int, seed uint64) ([]uint8, time.Duration, error) {
 	start := time.Now()
-	canvas, err := s.runRows(n, s.drawFrom(seed))
+	canvas, err := s.runRows(ctx, n, s.drawFrom(seed))
 	return canvas, time.Since(start), err
 }
 
 // runRows fills n images subpixel by subpixel with pick, using the row
-// graphs.
-func (s *Sampler) runRows(n int, pick pickFunc) ([]uint8, error) {
+// graphs, and stops before a row once ctx is done.
+func (s *Sampler) runRows(ctx context.Context, n int, pick pickFunc) ([]uint8, error) {
 	height, width, channels := s.cfg.Shape()
 	rowSize := width * channels
 	imageSize := height * rowSize
@@ -106,6 +114,9 @@ func (s *Sampler) runRows(n int, pick pickFunc) ([]uint8, error) {
 	rowData := make([]float32, n*rowSize)
 
 	for row := range height {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("pixelcnn: sampling stopped at row %d: %w", row, err)
+		}
 		historyTensors := make([]any, convs)
 		for l := range convs {
 			historyTensors[l] = tensors.FromFlatDataAndDimensions(history[l], n, historyRows(l), width, historyChannels[l])

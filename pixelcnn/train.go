@@ -1,6 +1,7 @@
 package pixelcnn
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -65,15 +66,18 @@ type Trainer struct {
 	configChanges []runconfig.Change
 	// saveConfig writes config.json; begin calls it after the first step.
 	saveConfig func() error
-	cfg           Config
-	data          *Data
-	backend       compute.Backend
-	store         *model.Store
-	stepExec      *model.Exec
-	evalExec      *model.Exec
-	sampler       *Sampler
-	outDir        string
-	ckpt          *checkpoint.Handler
+	cfg        Config
+	data       *Data
+	backend    compute.Backend
+	store      *model.Store
+	stepExec   *model.Exec
+	evalExec   *model.Exec
+	sampler    *Sampler
+	outDir     string
+	ckpt       *checkpoint.Handler
+	// ctx is the context of Run while it runs, which the sample grids and
+	// the evaluation check, so that an interrupt stops them; nil otherwise.
+	ctx context.Context
 	// lossLog and evalLog are nil until begin opens them.
 	lossLog   *trainlog.Writer
 	evalLog   *trainlog.Writer
@@ -279,13 +283,17 @@ func (t *Trainer) Report(natsPerImage float64) float64 {
 }
 
 // Evaluate returns the mean NLL, in nats per image, of the first
-// cfg.EvalImages held-out images (all of them when EvalImages is 0).
+// cfg.EvalImages held-out images (all of them when EvalImages is 0). During
+// Run it stops between batches once Run's context is done.
 func (t *Trainer) Evaluate() (float64, error) {
 	images, count := t.data.testImages(t.cfg.EvalImages)
 	dims := t.data.ImageDims()
 	var total float64
 	batch := make([]float32, evalBatch*dims)
 	for start := 0; start < count; start += evalBatch {
+		if err := t.runContext().Err(); err != nil {
+			return 0, fmt.Errorf("pixelcnn: evaluation stopped at held-out image %d: %w", start, err)
+		}
 		n := min(evalBatch, count-start)
 		clear(batch)
 		copy(batch, images[start*dims:(start+n)*dims])
@@ -304,6 +312,15 @@ func (t *Trainer) Evaluate() (float64, error) {
 		return 0, fmt.Errorf("pixelcnn: the held-out NLL at iteration %d is %g", t.iteration, mean)
 	}
 	return mean, nil
+}
+
+// runContext returns the context of Run while it runs, else
+// context.Background().
+func (t *Trainer) runContext() context.Context {
+	if t.ctx == nil {
+		return context.Background()
+	}
+	return t.ctx
 }
 
 // Save writes a checkpoint (weights, Adam moments and the iteration count)

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"time"
 
@@ -51,6 +52,11 @@ type Hooks[L any] struct {
 	Periodic []Periodic
 	// Sample writes the sample grids of iteration.
 	Sample func(iteration int) error
+	// Sampled reports whether the sample grids of iteration exist; nil
+	// skips the check. Run uses it when it resumes: a run stopped during
+	// the grids of its checkpoint's iteration, which the checkpoint saved
+	// before them, gets them then.
+	Sampled func(iteration int) bool
 	// Save writes a checkpoint of the current iteration.
 	Save func() error
 	// Status formats the losses for the progress bar, e.g. "D 0.12 G 0.98".
@@ -92,6 +98,11 @@ func Run[L any](ctx context.Context, name string, s Schedule, done int, opts Opt
 	}
 	iteration := done
 	status := ""
+	if done > 0 && h.Sampled != nil && sampleDue(s, done, done >= s.Iterations) && !h.Sampled(done) {
+		if err := h.Sample(done); err != nil {
+			return err
+		}
+	}
 	interrupted := func(iteration int) error {
 		if err := h.Save(); err != nil {
 			return fmt.Errorf("%s: interrupted at iteration %d, and the checkpoint failed: %w", name, iteration, err)
@@ -120,7 +131,7 @@ func Run[L any](ctx context.Context, name string, s Schedule, done int, opts Opt
 			return interrupted(iteration)
 		}
 
-		sampleDue := last || iteration%s.SampleEvery == 0 || slices.Contains(s.Milestones, iteration)
+		sampleDue := sampleDue(s, iteration, last)
 		periodicDue := false
 		for _, p := range h.Periodic {
 			periodicDue = periodicDue || last || iteration%p.Every == 0
@@ -158,6 +169,23 @@ func Run[L any](ctx context.Context, name string, s Schedule, done int, opts Opt
 		bar.Finish(iteration, status)
 	}
 	return h.End()
+}
+
+// sampleDue reports whether s writes sample grids at iteration, which is
+// the run's last one when last is true.
+func sampleDue(s Schedule, iteration int, last bool) bool {
+	return last || iteration%s.SampleEvery == 0 || slices.Contains(s.Milestones, iteration)
+}
+
+// FilesExist reports whether every path names an existing file, for
+// Hooks.Sampled.
+func FilesExist(paths ...string) bool {
+	for _, path := range paths {
+		if info, err := os.Stat(path); err != nil || !info.Mode().IsRegular() {
+			return false
+		}
+	}
+	return true
 }
 
 // ShownIterations returns the iterations whose sample grids a run of

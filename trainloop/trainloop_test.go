@@ -187,3 +187,29 @@ func TestShownIterations(t *testing.T) {
 		}
 	}
 }
+
+// TestRunWritesMissingGridOnResume resumes at iteration 3, whose grid the
+// schedule writes, once with that grid missing and once with it present.
+// Only the first run writes it again, before its first step.
+func TestRunWritesMissingGridOnResume(t *testing.T) {
+	for _, present := range []bool{false, true} {
+		r := &recorder{iteration: 3}
+		h := r.hooks()
+		h.Sampled = func(iteration int) bool {
+			if iteration != 3 {
+				t.Errorf("Sampled(%d) on resuming at 3, want Sampled(3)", iteration)
+			}
+			return present
+		}
+		if err := Run(context.Background(), "test", schedule, 3, Options{}, h); err != nil {
+			t.Fatal(err)
+		}
+		want := []int{6, 7}
+		if !present {
+			want = []int{3, 6, 7}
+		}
+		if !slices.Equal(r.samples, want) {
+			t.Errorf("with the grid of 3 present: %v, samples at %v, want %v", present, r.samples, want)
+		}
+	}
+}

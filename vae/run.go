@@ -50,6 +50,9 @@ func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
 				}
 				return nil
 			},
+			Sampled: func(iteration int) bool {
+				return trainloop.FilesExist(SamplePath(t.outDir, iteration), ReconstructionPath(t.outDir, iteration))
+			},
 			Sample: func(iteration int) error {
 				err := t.SaveSamples()
 				if err == nil && opts.OnSample != nil {
