@@ -103,7 +103,14 @@ func Run[L any](ctx context.Context, name string, s Schedule, done int, opts Opt
 			return err
 		}
 	}
+	// savedAt is the iteration of the newest checkpoint. An interrupt right
+	// after a checkpoint does not save the same iteration again, which would
+	// push the one before it out of the two that the trainers keep.
+	savedAt := done
 	interrupted := func(iteration int) error {
+		if iteration == savedAt {
+			return ctx.Err()
+		}
 		if err := h.Save(); err != nil {
 			return fmt.Errorf("%s: interrupted at iteration %d, and the checkpoint failed: %w", name, iteration, err)
 		}
@@ -136,12 +143,11 @@ func Run[L any](ctx context.Context, name string, s Schedule, done int, opts Opt
 		for _, p := range h.Periodic {
 			periodicDue = periodicDue || last || iteration%p.Every == 0
 		}
-		saved := false
 		if sampleDue || periodicDue {
 			if err := h.Save(); err != nil {
 				return err
 			}
-			saved = true
+			savedAt = iteration
 		}
 		for _, p := range h.Periodic {
 			if last || iteration%p.Every == 0 {
@@ -155,10 +161,11 @@ func Run[L any](ctx context.Context, name string, s Schedule, done int, opts Opt
 				return err
 			}
 		}
-		if (last || iteration%s.CheckpointEvery == 0) && !saved {
+		if (last || iteration%s.CheckpointEvery == 0) && savedAt != iteration {
 			if err := h.Save(); err != nil {
 				return err
 			}
+			savedAt = iteration
 		}
 		status = fmt.Sprintf("%s | %d ms/it", h.Status(losses), stepTime.Milliseconds())
 		if bar != nil {

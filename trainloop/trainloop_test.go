@@ -213,3 +213,28 @@ func TestRunWritesMissingGridOnResume(t *testing.T) {
 		}
 	}
 }
+
+// TestRunInterruptAfterCheckpoint interrupts Run while it writes the grid of
+// iteration 3, whose checkpoint it saved just before, and checks that it
+// does not save iteration 3 a second time.
+func TestRunInterruptAfterCheckpoint(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &recorder{}
+	h := r.hooks()
+	sample := h.Sample
+	h.Sample = func(iteration int) error {
+		if iteration == 3 {
+			cancel()
+		}
+		return sample(iteration)
+	}
+	if err := Run(ctx, "test", schedule, 0, Options{}, h); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run returned %v, want context.Canceled", err)
+	}
+	if !slices.Equal(r.saves, []int{1, 3}) {
+		t.Errorf("saves at %v, want [1 3], with 3 once", r.saves)
+	}
+	if !slices.Equal(r.steps, []int{1, 2, 3}) {
+		t.Errorf("steps %v, want [1 2 3]", r.steps)
+	}
+}
