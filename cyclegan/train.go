@@ -95,9 +95,9 @@ type Trainer struct {
 	configChanges []runconfig.Change
 	// saveConfig writes config.json; begin calls it after the first step.
 	saveConfig func() error
-	cfg           Config
-	store         *model.Store
-	stepExec      *model.Exec
+	cfg        Config
+	store      *model.Store
+	stepExec   *model.Exec
 	// poolStepExec replaces stepExec when pool_size > 0, with poolX and
 	// poolY holding the past fakes of each domain.
 	poolStepExec *model.Exec
@@ -140,18 +140,13 @@ func NewTrainer(backend compute.Backend, cfg Config, imagesX, imagesY *dataset.I
 		return nil, fmt.Errorf("cyclegan: creating the output folder: %w", err)
 	}
 	configPath := filepath.Join(outDir, ConfigFile)
-	resumable := func(saved Config) error { return cfg.checkResumable(saved, configPath) }
-	configChanges, err := runconfig.Check(configPath, cfg, resumable)
+	configChanges, saveConfig, err := runconfig.Prepare(configPath, cfg, func(saved Config) error { return cfg.checkResumable(saved, configPath) })
 	if err != nil {
 		return nil, err
 	}
 
 	t := &Trainer{cfg: cfg, store: model.NewStore(), outDir: outDir}
-	t.configChanges = configChanges
-	t.saveConfig = func() error {
-		_, err := runconfig.Save(configPath, cfg, resumable)
-		return err
-	}
+	t.configChanges, t.saveConfig = configChanges, saveConfig
 	// Distinct seeds give the two domains independent orders.
 	if t.loaderX, err = dataset.NewLoader(imagesX, cfg.BatchSize, cfg.Preprocess, cfg.Seed); err != nil {
 		return nil, fmt.Errorf("cyclegan: domain X (%s): %w", imagesX.Dir, err)
@@ -200,14 +195,12 @@ func (t *Trainer) begin() error {
 	if t.lossLog != nil {
 		return nil
 	}
-	if err := t.saveConfig(); err != nil {
+	logs, err := trainloop.BeginRun("cyclegan", t.saveConfig, t.iteration,
+		trainloop.LogFile{Path: filepath.Join(t.outDir, LossLogFile), Columns: LogColumns})
+	if err != nil {
 		return err
 	}
-	log, err := trainlog.OpenAt(filepath.Join(t.outDir, LossLogFile), LogColumns, t.iteration)
-	if err != nil {
-		return fmt.Errorf("cyclegan: %w", err)
-	}
-	t.lossLog = log
+	t.lossLog = logs[0]
 	return nil
 }
 

@@ -61,14 +61,14 @@ type Trainer struct {
 	configChanges []runconfig.Change
 	// saveConfig writes config.json; begin calls it after the first step.
 	saveConfig func() error
-	cfg           Config
-	backend       compute.Backend
-	store         *model.Store
-	stepExec      *model.Exec
-	genExec       *model.Exec
-	loader        *dataset.Loader
-	outDir        string
-	ckpt          *checkpoint.Handler
+	cfg        Config
+	backend    compute.Backend
+	store      *model.Store
+	stepExec   *model.Exec
+	genExec    *model.Exec
+	loader     *dataset.Loader
+	outDir     string
+	ckpt       *checkpoint.Handler
 	// lossLog is nil until begin opens it.
 	lossLog   *trainlog.Writer
 	iteration int
@@ -97,8 +97,7 @@ func NewTrainer(backend compute.Backend, cfg Config, images *dataset.Images, out
 		return nil, fmt.Errorf("gan: creating the output folder: %w", err)
 	}
 	configPath := filepath.Join(outDir, ConfigFile)
-	resumable := func(saved Config) error { return cfg.checkResumable(saved, configPath) }
-	configChanges, err := runconfig.Check(configPath, cfg, resumable)
+	configChanges, saveConfig, err := runconfig.Prepare(configPath, cfg, func(saved Config) error { return cfg.checkResumable(saved, configPath) })
 	if err != nil {
 		return nil, err
 	}
@@ -108,11 +107,7 @@ func NewTrainer(backend compute.Backend, cfg Config, images *dataset.Images, out
 	}
 
 	t := &Trainer{cfg: cfg, backend: backend, store: model.NewStore(), loader: loader, outDir: outDir}
-	t.configChanges = configChanges
-	t.saveConfig = func() error {
-		_, err := runconfig.Save(configPath, cfg, resumable)
-		return err
-	}
+	t.configChanges, t.saveConfig = configChanges, saveConfig
 	t.store.SetParam(layers.ParamConvImpl, cfg.ConvImpl)
 	if err := t.store.SetRNGStateFromSeed(cfg.Seed); err != nil {
 		return nil, fmt.Errorf("gan: seeding the model: %w", err)
@@ -159,14 +154,12 @@ func (t *Trainer) begin() error {
 	if t.lossLog != nil {
 		return nil
 	}
-	if err := t.saveConfig(); err != nil {
+	logs, err := trainloop.BeginRun("gan", t.saveConfig, t.iteration,
+		trainloop.LogFile{Path: filepath.Join(t.outDir, LossLogFile), Columns: LossColumns})
+	if err != nil {
 		return err
 	}
-	log, err := trainlog.OpenAt(filepath.Join(t.outDir, LossLogFile), LossColumns, t.iteration)
-	if err != nil {
-		return fmt.Errorf("gan: %w", err)
-	}
-	t.lossLog = log
+	t.lossLog = logs[0]
 	return nil
 }
 

@@ -115,18 +115,13 @@ func NewTrainer(backend compute.Backend, cfg Config, data *Data, outDir string) 
 		return nil, fmt.Errorf("pixelcnn: creating the output folder: %w", err)
 	}
 	configPath := filepath.Join(outDir, ConfigFile)
-	resumable := func(saved Config) error { return cfg.checkResumable(saved, configPath) }
-	configChanges, err := runconfig.Check(configPath, cfg, resumable)
+	configChanges, saveConfig, err := runconfig.Prepare(configPath, cfg, func(saved Config) error { return cfg.checkResumable(saved, configPath) })
 	if err != nil {
 		return nil, err
 	}
 
 	t := &Trainer{cfg: cfg, data: data, backend: backend, store: NewStore(cfg), outDir: outDir}
-	t.configChanges = configChanges
-	t.saveConfig = func() error {
-		_, err := runconfig.Save(configPath, cfg, resumable)
-		return err
-	}
+	t.configChanges, t.saveConfig = configChanges, saveConfig
 	t.ckpt, err = checkpoint.Build(t.store).Dir(filepath.Join(outDir, CheckpointDir)).Keep(2).Immediate().Done()
 	if err != nil {
 		return nil, trainloop.CheckpointLoadError("pixelcnn", filepath.Join(outDir, CheckpointDir), err)
@@ -162,19 +157,13 @@ func (t *Trainer) begin() error {
 	if t.lossLog != nil {
 		return nil
 	}
-	if err := t.saveConfig(); err != nil {
-		return err
-	}
-	evalLog, err := openLog(filepath.Join(t.outDir, EvalLogFile), EvalColumn(t.cfg), t.iteration)
+	logs, err := trainloop.BeginRun("pixelcnn", t.saveConfig, t.iteration,
+		trainloop.LogFile{Path: filepath.Join(t.outDir, EvalLogFile), Columns: []string{EvalColumn(t.cfg)}},
+		trainloop.LogFile{Path: filepath.Join(t.outDir, LossLogFile), Columns: []string{LossColumn(t.cfg)}})
 	if err != nil {
 		return err
 	}
-	lossLog, err := openLog(filepath.Join(t.outDir, LossLogFile), LossColumn(t.cfg), t.iteration)
-	if err != nil {
-		evalLog.Close()
-		return err
-	}
-	t.lossLog, t.evalLog = lossLog, evalLog
+	t.evalLog, t.lossLog = logs[0], logs[1]
 	return nil
 }
 
@@ -187,16 +176,6 @@ func NewStore(cfg Config) *model.Store {
 		panic(fmt.Sprintf("pixelcnn: seeding the model store: %v", err))
 	}
 	return store
-}
-
-// openLog opens the log at path with one value column, cut back to
-// iteration.
-func openLog(path, column string, iteration int) (*trainlog.Writer, error) {
-	log, err := trainlog.OpenAt(path, []string{column}, iteration)
-	if err != nil {
-		return nil, fmt.Errorf("pixelcnn: %w", err)
-	}
-	return log, nil
 }
 
 // StepGraph builds one Adam update (learning rate cfg.LearningRate) on a

@@ -43,6 +43,21 @@ func Check[C any](path string, cfg C, checkResumable func(saved C) error) ([]Cha
 	return changedFields(old, encoded)
 }
 
+// Prepare runs Check and returns its changes with a function that writes
+// cfg to path as Save does, for a trainer that writes its configuration only
+// once it trains.
+func Prepare[C any](path string, cfg C, checkResumable func(saved C) error) (changes []Change, save func() error, err error) {
+	changes, err = Check(path, cfg, checkResumable)
+	if err != nil {
+		return nil, nil, err
+	}
+	save = func() error {
+		_, err := Save(path, cfg, checkResumable)
+		return err
+	}
+	return changes, save, nil
+}
+
 // Save runs Check and then writes cfg, encoded as indented JSON, to path.
 // When the new configuration differs from the one saved there, the earlier
 // file is kept as config.previous-N.json next to path. Save returns the

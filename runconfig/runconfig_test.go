@@ -215,3 +215,23 @@ func TestLoad(t *testing.T) {
 		t.Errorf("Load of a corrupt file = %v, want an error naming it", err)
 	}
 }
+
+// TestPrepareWritesOnSave checks that Prepare writes nothing itself and that
+// its save function writes the configuration as Save does.
+func TestPrepareWritesOnSave(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.json")
+	cfg := testConfig{ConvDim: 32, LR: 2e-4, Data: "deluxe"}
+	changes, save, err := Prepare(path, cfg, sameConvDim(cfg))
+	if err != nil || changes != nil {
+		t.Fatalf("Prepare of a new run = %v, %v; want no change and no error", changes, err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Fatal("Prepare wrote config.json before save was called")
+	}
+	if err := save(); err != nil {
+		t.Fatal(err)
+	}
+	if saved, err := Load[testConfig](path); err != nil || saved != cfg {
+		t.Errorf("after save, config.json contains %+v, %v; want %+v", saved, err, cfg)
+	}
+}

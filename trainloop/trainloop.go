@@ -19,6 +19,7 @@ import (
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 
 	"github.com/catsynth/catsynth/progress"
+	"github.com/catsynth/catsynth/trainlog"
 )
 
 // Schedule is the part of a model's configuration that sets how long to
@@ -211,6 +212,35 @@ func ShownIterations(milestones []int, iterations int) []int {
 		reached = append(reached, iterations)
 	}
 	return reached
+}
+
+// LogFile names a log that BeginRun opens: its path and its value columns.
+type LogFile struct {
+	Path    string
+	Columns []string
+}
+
+// BeginRun does what a trainer writes once its first training step has
+// run: it calls saveConfig, which writes config.json, and opens each log,
+// cut back to iteration so that a resumed run writes no row twice. name
+// (e.g. "gan") prefixes the errors of the logs. On an error it closes the
+// logs it opened.
+func BeginRun(name string, saveConfig func() error, iteration int, logs ...LogFile) ([]*trainlog.Writer, error) {
+	if err := saveConfig(); err != nil {
+		return nil, err
+	}
+	writers := make([]*trainlog.Writer, 0, len(logs))
+	for _, log := range logs {
+		writer, err := trainlog.OpenAt(log.Path, log.Columns, iteration)
+		if err != nil {
+			for _, opened := range writers {
+				opened.Close()
+			}
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		writers = append(writers, writer)
+	}
+	return writers, nil
 }
 
 // CheckpointLoadError returns the error of a trainer, named name (e.g.

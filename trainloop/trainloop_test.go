@@ -5,9 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/catsynth/catsynth/trainlog"
 )
 
 // recorder builds hooks whose losses are the iteration numbers, and
@@ -236,5 +240,52 @@ func TestRunInterruptAfterCheckpoint(t *testing.T) {
 	}
 	if !slices.Equal(r.steps, []int{1, 2, 3}) {
 		t.Errorf("steps %v, want [1 2 3]", r.steps)
+	}
+}
+
+// TestBeginRunOpensLogs writes two rows into a log, then begins a run at
+// iteration 1 with that log and a new one. The configuration must be saved,
+// the old log cut back to row 1 and the new one created. A log whose
+// columns differ must fail with an error prefixed by the trainer's name.
+func TestBeginRunOpensLogs(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "losses.csv")
+	w, err := trainlog.Open(old, []string{"loss"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step := 1; step <= 2; step++ {
+		if err := w.Append(step, float64(step)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	saves := 0
+	saveConfig := func() error { saves++; return nil }
+	fresh := filepath.Join(dir, "eval.csv")
+	logs, err := BeginRun("test", saveConfig, 1, LogFile{old, []string{"loss"}}, LogFile{fresh, []string{"nll"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, log := range logs {
+		if err := log.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if saves != 1 {
+		t.Errorf("saveConfig ran %d times, want 1", saves)
+	}
+	if data, _ := os.ReadFile(old); string(data) != "step,loss\n1,1\n" {
+		t.Errorf("the resumed log is %q, want the rows up to 1", data)
+	}
+	if data, _ := os.ReadFile(fresh); string(data) != "step,nll\n" {
+		t.Errorf("the new log is %q, want its header", data)
+	}
+
+	if _, err := BeginRun("test", saveConfig, 1, LogFile{old, []string{"other"}}); err == nil || !strings.HasPrefix(err.Error(), "test: ") {
+		t.Errorf("BeginRun with other columns = %v, want an error prefixed by test:", err)
 	}
 }

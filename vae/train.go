@@ -65,16 +65,16 @@ type Trainer struct {
 	configChanges []runconfig.Change
 	// saveConfig writes config.json; begin calls it after the first step.
 	saveConfig func() error
-	cfg           Config
-	backend       compute.Backend
-	store         *model.Store
-	stepExec      *model.Exec
-	encodeExec    *model.Exec
-	decodeExec    *model.Exec
-	elboExec      *model.Exec
-	batches       Batches
-	outDir        string
-	ckpt          *checkpoint.Handler
+	cfg        Config
+	backend    compute.Backend
+	store      *model.Store
+	stepExec   *model.Exec
+	encodeExec *model.Exec
+	decodeExec *model.Exec
+	elboExec   *model.Exec
+	batches    Batches
+	outDir     string
+	ckpt       *checkpoint.Handler
 	// lossLog is nil until begin opens it.
 	lossLog   *trainlog.Writer
 	iteration int
@@ -105,18 +105,13 @@ func NewTrainer(backend compute.Backend, cfg Config, data Data, outDir string) (
 		return nil, fmt.Errorf("vae: creating the output folder: %w", err)
 	}
 	configPath := filepath.Join(outDir, ConfigFile)
-	resumable := func(saved Config) error { return checkArchitecture(cfg, saved, configPath) }
-	configChanges, err := runconfig.Check(configPath, cfg, resumable)
+	configChanges, saveConfig, err := runconfig.Prepare(configPath, cfg, func(saved Config) error { return checkArchitecture(cfg, saved, configPath) })
 	if err != nil {
 		return nil, err
 	}
 
 	t := &Trainer{cfg: cfg, backend: backend, store: model.NewStore(), batches: data.Batches, outDir: outDir}
-	t.configChanges = configChanges
-	t.saveConfig = func() error {
-		_, err := runconfig.Save(configPath, cfg, resumable)
-		return err
-	}
+	t.configChanges, t.saveConfig = configChanges, saveConfig
 	t.store.SetParam(layers.ParamConvImpl, cfg.ConvImpl)
 	if err := t.store.SetRNGStateFromSeed(cfg.Seed); err != nil {
 		return nil, fmt.Errorf("vae: seeding the model: %w", err)
@@ -149,14 +144,12 @@ func (t *Trainer) begin() error {
 	if t.lossLog != nil {
 		return nil
 	}
-	if err := t.saveConfig(); err != nil {
+	logs, err := trainloop.BeginRun("vae", t.saveConfig, t.iteration,
+		trainloop.LogFile{Path: filepath.Join(t.outDir, LossLogFile), Columns: LossColumns})
+	if err != nil {
 		return err
 	}
-	log, err := trainlog.OpenAt(filepath.Join(t.outDir, LossLogFile), LossColumns, t.iteration)
-	if err != nil {
-		return fmt.Errorf("vae: %w", err)
-	}
-	t.lossLog = log
+	t.lossLog = logs[0]
 	return nil
 }
 
