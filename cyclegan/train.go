@@ -127,6 +127,11 @@ func NewTrainer(backend compute.Backend, cfg Config, imagesX, imagesY *dataset.I
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// The same policy written with spaces, "color, translation", is the same
+	// setting when a run resumes. Validate has parsed it already.
+	if policy, err := augment.Parse(cfg.DiffAugment); err == nil {
+		cfg.DiffAugment = policy.String()
+	}
 	if err := checkDomain("X", imagesX); err != nil {
 		return nil, err
 	}

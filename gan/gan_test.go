@@ -516,3 +516,19 @@ func trainRun(t *testing.T, backend compute.Backend, cfg Config, images *dataset
 		t.Fatal(err)
 	}
 }
+
+// TestPolicyStoredCompact checks that a DiffAugment policy written with
+// spaces is kept in its compact form, so that a resume that writes it
+// without them counts as no change.
+func TestPolicyStoredCompact(t *testing.T) {
+	cfg := testConfig()
+	cfg.DiffAugment = "color, translation"
+	trainer, err := NewTrainer(testutil.GoBackend(t), cfg, grumpyImages(t), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer trainer.Close()
+	if got := trainer.Config().DiffAugment; got != "color,translation" {
+		t.Errorf("DiffAugment stored as %q, want %q", got, "color,translation")
+	}
+}

@@ -86,6 +86,9 @@ func NewTrainer(backend compute.Backend, cfg Config, images *dataset.Images, out
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// The same policy written with spaces, "color, translation", is the same
+	// setting when a run resumes.
+	cfg.DiffAugment = mustPolicy(cfg).String()
 	if images.Size != ImageSize {
 		return nil, fmt.Errorf("gan: images from %s are %dx%d, want %dx%d: load them with dataset.Load(dir, %d)",
 			images.Dir, images.Size, images.Size, ImageSize, ImageSize, ImageSize)

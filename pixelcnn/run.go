@@ -134,7 +134,7 @@ func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
 				return nil
 			},
 			Periodic: []trainloop.Periodic{{Every: t.cfg.EvalEvery, Run: evaluate}},
-			Sampled: func(iteration int) bool { return trainloop.FilesExist(SamplePath(t.outDir, iteration)) },
+			Sampled:  func(iteration int) bool { return trainloop.FilesExist(SamplePath(t.outDir, iteration)) },
 			Sample: func(iteration int) error {
 				path, perImage, err := t.SaveSamples()
 				if err == nil && opts.OnSample != nil {

@@ -21,7 +21,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/catsynth/catsynth/augment"
 	"github.com/catsynth/catsynth/backend"
 	"github.com/catsynth/catsynth/cyclegan"
 	"github.com/catsynth/catsynth/dataset"
@@ -77,11 +76,6 @@ func run() error {
 	cfg.PoolSize = *poolSize
 	cfg.BatchSize, cfg.LearningRate, cfg.Beta1, cfg.Beta2 = *batchSize, *lr, *beta1, *beta2
 	cfg.Preprocess, cfg.Seed, cfg.ConvImpl, cfg.DiffAugment = *preprocess, *seed, *convImpl, *diffAugment
-	// The same policy written with spaces, "color, translation", is the same
-	// setting when a run resumes.
-	if policy, err := augment.Parse(cfg.DiffAugment); err == nil {
-		cfg.DiffAugment = policy.String()
-	}
 	cli.OverrideIfGiven(&cfg.Iterations, "iterations", *iterations)
 	cli.OverrideIfGiven(&cfg.SampleEvery, "sample_every", *sampleEvery)
 	cli.OverrideIfGiven(&cfg.LogEvery, "log_every", *logEvery)
