@@ -148,13 +148,15 @@ func Create(config string) (b compute.Backend, err error) {
 		}
 	} else if isXLA {
 		name, options, hasOptions := strings.Cut(plugin, ",")
-		if path := FindPlugin(); name == "cpu" && path != "" {
-			// The plugin that `make setup` installed, with the settings that
-			// New gives it.
-			if hasOptions {
-				path += "," + options
+		// The CPU plugin that `make setup` installed, with the settings that
+		// New gives it.
+		if name == "cpu" {
+			if path := FindPlugin(); path != "" {
+				if hasOptions {
+					path += "," + options
+				}
+				return Create("xla:" + path)
 			}
-			return Create("xla:" + path)
 		}
 		if err := installPlugin(name); err != nil {
 			return nil, err
@@ -175,8 +177,8 @@ func Create(config string) (b compute.Backend, err error) {
 // "cpu" or "cuda", unless go-xla's search (PJRT_PLUGIN_LIBRARY_PATH,
 // ~/.local/lib/go-xla, ...) already finds the plugin. When it does not and
 // GOMLX_NO_AUTO_INSTALL is set, installPlugin returns an error that
-// explains how to get the plugin. The installer downloads the CPU plugin from GitHub, and the CUDA
-// plugin with NVIDIA's libraries from PyPI. For "cuda" it returns an error
+// explains how to get the plugin. The installer downloads the CPU plugin
+// from GitHub, and the CUDA plugin with NVIDIA's libraries from PyPI. For "cuda" it returns an error
 // when the machine shows no NVIDIA GPU, since the installer then installs
 // nothing. Names without an installer are left to go-xla.
 //

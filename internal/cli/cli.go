@@ -67,7 +67,7 @@ func IsTerminal(f *os.File) bool {
 // outDir is already at or past the requested number of iterations, and
 // returns true in that case, when the command has nothing left to train
 // and writes nothing. Otherwise it prints the settings that changed since
-// that run, from runconfig.Check, and the file under which the earlier
+// that run, from runconfig.Prepare, and the file under which the earlier
 // config.json is kept once training starts.
 func ReportResume(name, outDir string, changes []runconfig.Change, iteration, iterations int) (done bool) {
 	if iteration >= iterations {
