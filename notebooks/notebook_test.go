@@ -330,3 +330,120 @@ func TestRunNotebookRejectsUnknownPreset(t *testing.T) {
 		t.Errorf("run-notebook.sh created %s for an invalid preset", outDir)
 	}
 }
+
+// TestFailedCallShowsMessageOnly executes the setup and settings cells of
+// dcgan.ipynb with an unknown preset in the real kernel. The settings cell's
+// must call fails, and the cell must show the package's error message and
+// end with exit status 1, not with a Go panic and its stack trace. The other
+// notebooks must define the same init_errors function that makes it so.
+// The kernel must also keep GoNB's informational log out of its stderr.
+func TestFailedCallShowsMessageOnly(t *testing.T) {
+	root := repoRoot(t)
+	dir := notebookDir(t)
+	initErrors := func(path string) string {
+		for _, c := range readNotebook(t, path).Cells {
+			source := multiline(c.Source)
+			if start := strings.Index(source, "func init_errors()"); start >= 0 {
+				end := strings.Index(source[start:], "\n}\n")
+				if end < 0 {
+					t.Fatalf("%s: init_errors has no closing brace at the start of a line", path)
+				}
+				return source[start : start+end+3]
+			}
+		}
+		t.Errorf("%s defines no init_errors function in any cell; failed calls would panic with a stack trace", path)
+		return ""
+	}
+	want := initErrors(filepath.Join(dir, "dcgan.ipynb"))
+	for _, path := range findNotebooks(t) {
+		if got := initErrors(path); got != want {
+			t.Errorf("%s: init_errors is\n%s\nwant the one of dcgan.ipynb:\n%s", path, got, want)
+		}
+	}
+
+	checkTools(t, root)
+	if testing.Short() && os.Getenv(requiredEnv) != "1" {
+		t.Skip("executing a notebook takes seconds; skipped in -short mode")
+	}
+	const preset = "no-such-preset"
+	_, presetErr := gan.PresetConfig(preset)
+	if presetErr == nil {
+		t.Fatalf("gan.PresetConfig(%q) returned no error", preset)
+	}
+
+	// A notebook of the first cells, up to the settings cell, with the
+	// module replacement pointing at this checkout from a temporary folder.
+	raw, err := os.ReadFile(filepath.Join(dir, "dcgan.ipynb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	cells, _ := doc["cells"].([]any)
+	settings := -1
+	for i, c := range readNotebook(t, filepath.Join(dir, "dcgan.ipynb")).Cells {
+		if c.CellType == "code" && strings.Contains(multiline(c.Source), "nbshow.Preset(") {
+			settings = i
+			break
+		}
+	}
+	if settings < 0 || settings >= len(cells) {
+		t.Fatal("dcgan.ipynb has no settings cell (one that calls nbshow.Preset)")
+	}
+	cells = cells[:settings+1]
+	for _, c := range cells {
+		fields := c.(map[string]any)
+		if source, ok := fields["source"].([]any); ok {
+			for i, line := range source {
+				source[i] = strings.ReplaceAll(line.(string), "${GONB_DIR}/..", root)
+			}
+		}
+	}
+	doc["cells"] = cells
+	work := t.TempDir()
+	short := filepath.Join(work, "settings.ipynb")
+	data, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(short, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := exec.Command(filepath.Join(root, ".venv", "bin", "jupyter"), "nbconvert", "--to", "notebook", "--execute",
+		"--allow-errors", "--ExecutePreprocessor.kernel_name="+kernelName, "--ExecutePreprocessor.timeout=600",
+		"--output-dir", work, "--output", "executed.ipynb", short)
+	cmd.Dir = work
+	cmd.Env = append(os.Environ(), "CATSYNTH_PRESET="+preset, "CATSYNTH_OUT="+filepath.Join(work, "runs"),
+		"JUPYTER_RUNTIME_DIR="+filepath.Join(work, "runtime"), "JUPYTER_PLATFORM_DIRS=1")
+	output, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("nbconvert failed: %v\n%s", err, output)
+	}
+	// The kernel spec keeps GoNB's informational log lines, among them a
+	// stack trace at each shutdown, out of the kernel's stderr.
+	if strings.Contains(string(output), "killing gopls") {
+		t.Errorf("the kernel's log shows GoNB's informational lines; check the logging flags in kernels/catsynth/kernel.json.in:\n%s", output)
+	}
+	executed := readNotebook(t, filepath.Join(work, "executed.ipynb"))
+	var stderr strings.Builder
+	for _, out := range executed.Cells[settings].Outputs {
+		if out.OutputType == "stream" && out.Name == "stderr" {
+			stderr.WriteString(multiline(out.Text))
+		}
+	}
+	cellStderr := stderr.String()
+	if !strings.Contains(cellStderr, presetErr.Error()) {
+		t.Errorf("the settings cell's stderr does not contain the error %q:\n%s", presetErr, cellStderr)
+	}
+	if !strings.Contains(cellStderr, "exit status 1") {
+		t.Errorf("the settings cell's stderr does not end the program with exit status 1:\n%s", cellStderr)
+	}
+	for _, trace := range []string{"panic:", "goroutine "} {
+		if strings.Contains(cellStderr, trace) {
+			t.Errorf("the settings cell shows a Go stack trace (%q):\n%s", trace, cellStderr)
+		}
+	}
+}
