@@ -749,3 +749,23 @@ func TestStepGraphMatchesTwoUpdates(t *testing.T) {
 		})
 	}
 }
+
+// TestResumeAppliesNewLearningRate resumes a run with another learning
+// rate, which must reach both optimizers.
+func TestResumeAppliesNewLearningRate(t *testing.T) {
+	x, y := catDomains(t)
+	backend := testutil.GoBackend(t)
+	testutil.ResumedLearningRateApplies(t, LossLogFile, LossColumns[:2], 3e-4, 3e-2, func(dir string, lr float64, iterations int) *model.Store {
+		cfg := smallConfig()
+		cfg.LearningRate, cfg.Iterations = lr, iterations
+		tr, err := NewTrainer(backend, cfg, x, y, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Close()
+		if err := tr.Run(context.Background(), RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		return tr.store
+	})
+}

@@ -175,6 +175,11 @@ func NewTrainer(backend compute.Backend, cfg Config, imagesX, imagesY *dataset.I
 		return nil, trainloop.CheckpointLoadError("cyclegan", filepath.Join(outDir, CheckpointDir), err)
 	}
 	t.iteration = int(optimizer.GetGlobalStep(t.store))
+	// A resumed run trains on with the learning rate that its configuration
+	// schedules for the next iteration, not with the one its checkpoint holds.
+	if err := t.setLearningRates(); err != nil {
+		return nil, err
+	}
 	t.loaderX.Seek(t.iteration)
 	t.loaderY.Seek(t.iteration)
 	if cfg.PoolSize > 0 {

@@ -532,3 +532,23 @@ func TestPolicyStoredCompact(t *testing.T) {
 		t.Errorf("DiffAugment stored as %q, want %q", got, "color,translation")
 	}
 }
+
+// TestResumeAppliesNewLearningRate resumes a run with another learning
+// rate, which must reach both optimizers.
+func TestResumeAppliesNewLearningRate(t *testing.T) {
+	images := grumpyImages(t)
+	backend := testutil.GoBackend(t)
+	testutil.ResumedLearningRateApplies(t, LossLogFile, LossColumns[:2], 2e-4, 2e-2, func(dir string, lr float64, iterations int) *model.Store {
+		cfg := testConfig()
+		cfg.LearningRate, cfg.Iterations = lr, iterations
+		tr, err := NewTrainer(backend, cfg, images, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Close()
+		if err := tr.Run(context.Background(), RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		return tr.store
+	})
+}

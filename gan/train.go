@@ -124,6 +124,11 @@ func NewTrainer(backend compute.Backend, cfg Config, images *dataset.Images, out
 		return nil, trainloop.CheckpointLoadError("gan", filepath.Join(outDir, CheckpointDir), err)
 	}
 	t.iteration = int(optimizer.GetGlobalStep(t.store))
+	// A resumed run trains on with the configured learning rate, not with
+	// the one its checkpoint holds.
+	if _, err := trainloop.ApplyLearningRate("gan", t.store, cfg.LearningRate); err != nil {
+		return nil, err
+	}
 	if t.store.GetVariable(fixedNoisePath) == nil {
 		t.store.VariableWithValue(fixedNoisePath, uniformNoise(cfg.Seed, -1, SampleCount, cfg.NoiseSize)).SetTrainable(false)
 	}

@@ -782,3 +782,30 @@ func TestSampleContextStops(t *testing.T) {
 		t.Errorf("Sample returned %d levels, want %d", len(levels), 2*height*width*channels)
 	}
 }
+
+// TestResumeAppliesNewLearningRate resumes a run with another learning
+// rate, which must reach the optimizer.
+func TestResumeAppliesNewLearningRate(t *testing.T) {
+	base := smallConfig(DataMNIST)
+	base.LogEvery, base.EvalImages, base.SampleCount = 1, 16, 2
+	base.SampleEvery, base.CheckpointEvery, base.EvalEvery = 100, 100, 100
+	data, err := LoadData(base, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data.Train = data.Train[:64*data.ImageDims()]
+	backend := testutil.GoBackend(t)
+	testutil.ResumedLearningRateApplies(t, LossLogFile, []string{LossColumn(base)}, 1e-3, 1e-1, func(dir string, lr float64, iterations int) *model.Store {
+		cfg := base
+		cfg.LearningRate, cfg.Iterations = lr, iterations
+		tr, err := NewTrainer(backend, cfg, data, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Close()
+		if err := tr.Run(context.Background(), RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		return tr.store
+	})
+}

@@ -127,6 +127,11 @@ func NewTrainer(backend compute.Backend, cfg Config, data *Data, outDir string) 
 		return nil, trainloop.CheckpointLoadError("pixelcnn", filepath.Join(outDir, CheckpointDir), err)
 	}
 	t.iteration = int(optimizer.GetGlobalStep(t.store))
+	// A resumed run trains on with the configured learning rate, not with
+	// the one its checkpoint holds.
+	if _, err := trainloop.ApplyLearningRate("pixelcnn", t.store, cfg.LearningRate); err != nil {
+		return nil, err
+	}
 
 	t.stepExec, err = model.NewExec(backend, t.store, func(scope *model.Scope, levels *Node) *Node {
 		trainloop.ReadVariablesEachCall(scope, levels.Graph())

@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"slices"
 	"time"
 
+	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
@@ -264,4 +266,27 @@ func SaveCheckpoint(name string, store *model.Store, handler *checkpoint.Handler
 		return fmt.Errorf("%s: saving a checkpoint in %s: %w", name, handler.Dir(), err)
 	}
 	return nil
+}
+
+// ApplyLearningRate sets every learning rate variable of GoMLX's optimizers
+// in store (optimizer.ParamLearningRate in an optimizer.Scope scope) to lr,
+// and returns how many it set. A checkpoint contains the rate it was saved
+// with, and GoMLX's Adam reuses that variable, so a resumed run needs this
+// to train with a new rate. name prefixes the errors, e.g. "gan".
+func ApplyLearningRate(name string, store *model.Store, lr float64) (int, error) {
+	count := 0
+	for v := range store.IterVariables() {
+		if v.Name() != optimizer.ParamLearningRate || path.Base(v.Scope()) != optimizer.Scope {
+			continue
+		}
+		value, err := tensors.FromAnyValue(shapes.CastAsDType(lr, v.Shape().DType))
+		if err == nil {
+			err = v.SetValue(value)
+		}
+		if err != nil {
+			return count, fmt.Errorf("%s: setting the learning rate %s to %g: %w", name, v.Path(), lr, err)
+		}
+		count++
+	}
+	return count, nil
 }

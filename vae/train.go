@@ -121,6 +121,11 @@ func NewTrainer(backend compute.Backend, cfg Config, data Data, outDir string) (
 		return nil, trainloop.CheckpointLoadError("vae", filepath.Join(outDir, CheckpointDir), err)
 	}
 	t.iteration = int(optimizer.GetGlobalStep(t.store))
+	// A resumed run trains on with the configured learning rate, not with
+	// the one its checkpoint holds.
+	if _, err := trainloop.ApplyLearningRate("vae", t.store, cfg.LearningRate); err != nil {
+		return nil, err
+	}
 	if t.store.GetVariable(fixedNoisePath) == nil {
 		noise := normalNoise(cfg.Seed, fixedNoiseStream, SampleCount, cfg.LatentSize)
 		t.store.VariableWithValue(fixedNoisePath, noise).SetTrainable(false)

@@ -355,3 +355,20 @@ func TestStepFLOPs(t *testing.T) {
 		t.Errorf("StepFLOPs = %d, want %d", got, want)
 	}
 }
+
+// TestResumeAppliesNewLearningRate resumes a run with another learning
+// rate, which must reach the optimizer.
+func TestResumeAppliesNewLearningRate(t *testing.T) {
+	images := grumpyImages(t)
+	backend := testutil.GoBackend(t)
+	testutil.ResumedLearningRateApplies(t, LossLogFile, LossColumns, 1e-3, 1e-1, func(dir string, lr float64, iterations int) *model.Store {
+		cfg := testConfig()
+		cfg.LearningRate, cfg.Iterations = lr, iterations
+		tr := newCatTrainer(t, backend, cfg, images, dir)
+		defer tr.Close()
+		if err := tr.Run(context.Background(), RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		return tr.store
+	})
+}

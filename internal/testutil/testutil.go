@@ -1,18 +1,21 @@
 // Package testutil holds the helpers that the model packages' tests share:
-// the pure Go backend, the real cat images, copies of a model store, and
-// the comparison of a resumed run's loss log with an uninterrupted one.
+// the pure Go backend, the real cat images, copies of a model store, the
+// comparison of a resumed run's loss log with an uninterrupted one, and the
+// check that a resumed run takes a new learning rate.
 package testutil
 
 import (
 	"io"
 	"math"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
 
 	"github.com/catsynth/catsynth/backend"
 	"github.com/catsynth/catsynth/dataset"
@@ -121,4 +124,93 @@ func CaptureStdout(t testing.TB, f func()) string {
 		t.Fatal(err)
 	}
 	return string(output)
+}
+
+// LearningRates returns the learning rates that GoMLX's optimizers keep in
+// store, by variable path (e.g. "/generator/optimizers/learning_rate").
+func LearningRates(t testing.TB, store *model.Store) map[string]float64 {
+	t.Helper()
+	rates := map[string]float64{}
+	for v := range store.IterVariables() {
+		if v.Name() != optimizer.ParamLearningRate || path.Base(v.Scope()) != optimizer.Scope {
+			continue
+		}
+		value, err := v.Value()
+		if err != nil {
+			t.Fatalf("reading %s: %v", v.Path(), err)
+		}
+		switch rate := value.Value().(type) {
+		case float32:
+			rates[v.Path()] = float64(rate)
+		case float64:
+			rates[v.Path()] = rate
+		default:
+			t.Fatalf("%s contains %v (%T), want a float32 or float64 scalar", v.Path(), rate, rate)
+		}
+	}
+	return rates
+}
+
+// ResumedLearningRateApplies checks that a resumed run trains with the
+// learning rate of its new configuration, not with the one in its
+// checkpoint. train runs a trainer on dir with learning rate lr up to iterations
+// (resuming the run in dir), closes it and returns its store; the loss log
+// it writes, at logName in dir, must have one row per iteration. before
+// names its columns computed before any update of their iteration (a GAN's
+// generator losses see the discriminator's update of the same iteration).
+//
+// It trains 2 iterations with oldRate, copies the folder, and resumes the
+// original to 4 iterations with oldRate and the copy with newRate. The
+// resumed optimizers must contain their run's rate. The before columns of
+// iteration 3 must agree, and the losses of iteration 4 must differ in some
+// column.
+func ResumedLearningRateApplies(t testing.TB, logName string, before []string, oldRate, newRate float64, train func(dir string, lr float64, iterations int) *model.Store) {
+	t.Helper()
+	same := t.TempDir()
+	train(same, oldRate, 2)
+	changed := t.TempDir()
+	if err := os.CopyFS(changed, os.DirFS(same)); err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range []struct {
+		dir string
+		lr  float64
+	}{{same, oldRate}, {changed, newRate}} {
+		rates := LearningRates(t, train(run.dir, run.lr, 4))
+		if len(rates) == 0 {
+			t.Fatalf("the resumed store contains no learning rate variable of an optimizer")
+		}
+		for path, rate := range rates {
+			if float32(rate) != float32(run.lr) {
+				t.Errorf("resumed with learning rate %g, but %s contains %g", run.lr, path, rate)
+			}
+		}
+	}
+	sameLog, err := trainlog.Read(filepath.Join(same, logName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changedLog, err := trainlog.Read(filepath.Join(changed, logName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{1, 2, 3, 4}; !slices.Equal(sameLog.Steps, want) || !slices.Equal(changedLog.Steps, want) {
+		t.Fatalf("loss log steps %v and %v, want %v", sameLog.Steps, changedLog.Steps, want)
+	}
+	for _, column := range before {
+		c := slices.Index(sameLog.Columns, column)
+		if c < 0 {
+			t.Fatalf("the loss log has no column %s; it has %v", column, sameLog.Columns)
+		}
+		if a, b := sameLog.Values[c][2], changedLog.Values[c][2]; math.Abs(a-b) > 1e-6*math.Max(1, math.Abs(a)) {
+			t.Errorf("%s at iteration 3, before the first resumed update: %g and %g, want the same", column, a, b)
+		}
+	}
+	differs := false
+	for c := range sameLog.Columns {
+		differs = differs || sameLog.Values[c][3] != changedLog.Values[c][3]
+	}
+	if !differs {
+		t.Errorf("the losses of iteration 4 are the same with learning rates %g and %g: the resumed update ignored the new rate", oldRate, newRate)
+	}
 }
