@@ -552,3 +552,29 @@ func TestResumeAppliesNewLearningRate(t *testing.T) {
 		return tr.store
 	})
 }
+
+// TestResumeAppliesNewConvImpl resumes a run with another convolution
+// implementation, which must replace the one saved in the checkpoint.
+func TestResumeAppliesNewConvImpl(t *testing.T) {
+	images := grumpyImages(t)
+	backend := testutil.GoBackend(t)
+	dir := t.TempDir()
+	for _, impl := range []string{"im2col", "native"} {
+		cfg := testConfig()
+		cfg.ConvImpl = impl
+		tr, err := NewTrainer(backend, cfg, images, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := tr.store.GetParam(layers.ParamConvImpl); got != impl {
+			t.Errorf("configured conv_impl %q, the store's is %v", impl, got)
+		}
+		if _, err := tr.Step(); err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.Save(); err != nil {
+			t.Fatal(err)
+		}
+		tr.Close()
+	}
+}

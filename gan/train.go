@@ -115,7 +115,9 @@ func NewTrainer(backend compute.Backend, cfg Config, images *dataset.Images, out
 	if err := t.store.SetRNGStateFromSeed(cfg.Seed); err != nil {
 		return nil, fmt.Errorf("gan: seeding the model: %w", err)
 	}
-	t.ckpt, err = checkpoint.Build(t.store).
+	// The store's params (conv_impl) come from the configuration, which a
+	// resumed run may change, so the checkpoint's copies are not loaded.
+	t.ckpt, err = checkpoint.Build(t.store).ExcludeAllParams().
 		Dir(filepath.Join(outDir, CheckpointDir)).
 		Keep(2).
 		Immediate().

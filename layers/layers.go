@@ -13,7 +13,7 @@ import (
 
 // ParamConvImpl is the store hyperparameter that selects the convolution
 // implementation for every layer built under a scope: "auto" (default),
-// "native" or "im2col".
+// "native", "im2col", "shift", "gather" or "hybrid" (see ParseConvImpl).
 const ParamConvImpl = "conv_impl"
 
 // Norm names accepted by Normalize.

@@ -122,7 +122,9 @@ func NewTrainer(backend compute.Backend, cfg Config, data *Data, outDir string) 
 
 	t := &Trainer{cfg: cfg, data: data, backend: backend, store: NewStore(cfg), outDir: outDir}
 	t.configChanges, t.saveConfig = configChanges, saveConfig
-	t.ckpt, err = checkpoint.Build(t.store).Dir(filepath.Join(outDir, CheckpointDir)).Keep(2).Immediate().Done()
+	// The store's params (conv_impl) come from the configuration, which a
+	// resumed run may change, so the checkpoint's copies are not loaded.
+	t.ckpt, err = checkpoint.Build(t.store).ExcludeAllParams().Dir(filepath.Join(outDir, CheckpointDir)).Keep(2).Immediate().Done()
 	if err != nil {
 		return nil, trainloop.CheckpointLoadError("pixelcnn", filepath.Join(outDir, CheckpointDir), err)
 	}

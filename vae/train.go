@@ -116,7 +116,9 @@ func NewTrainer(backend compute.Backend, cfg Config, data Data, outDir string) (
 	if err := t.store.SetRNGStateFromSeed(cfg.Seed); err != nil {
 		return nil, fmt.Errorf("vae: seeding the model: %w", err)
 	}
-	t.ckpt, err = checkpoint.Build(t.store).Dir(filepath.Join(outDir, CheckpointDir)).Keep(2).Immediate().Done()
+	// The store's params (conv_impl) come from the configuration, which a
+	// resumed run may change, so the checkpoint's copies are not loaded.
+	t.ckpt, err = checkpoint.Build(t.store).ExcludeAllParams().Dir(filepath.Join(outDir, CheckpointDir)).Keep(2).Immediate().Done()
 	if err != nil {
 		return nil, trainloop.CheckpointLoadError("vae", filepath.Join(outDir, CheckpointDir), err)
 	}
