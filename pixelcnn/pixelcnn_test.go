@@ -20,6 +20,7 @@ import (
 	_ "github.com/gomlx/compute/gobackend"
 
 	"github.com/catsynth/catsynth/internal/testutil"
+	"github.com/catsynth/catsynth/trainlog"
 )
 
 // smallConfig returns a small network for tests: h 6, 2 residual blocks.
@@ -808,4 +809,82 @@ func TestResumeAppliesNewLearningRate(t *testing.T) {
 		}
 		return tr.store
 	})
+}
+
+// TestInterruptedRunKeepsEvaluation interrupts a run while it samples the
+// grid of its last iteration, right after the evaluation, and never closes
+// the trainer, as a notebook cell that exits does. The evaluation row must
+// be in eval.csv all the same. A resumed run with that row cut from the log
+// must evaluate again, before anything else, and get the same NLL.
+func TestInterruptedRunKeepsEvaluation(t *testing.T) {
+	cfg := smallConfig(DataMNIST)
+	cfg.Iterations, cfg.SampleEvery, cfg.CheckpointEvery, cfg.EvalEvery = 2, 2, 2, 2
+	cfg.LogEvery, cfg.EvalImages, cfg.SampleCount = 1, 16, 2
+	data, err := LoadData(cfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data.Train = data.Train[:64*data.ImageDims()]
+	out := t.TempDir()
+	backend := testutil.GoBackend(t)
+	evalPath := filepath.Join(out, EvalLogFile)
+
+	interrupted, err := NewTrainer(backend, cfg, data, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	err = interrupted.Run(ctx, RunOptions{OnEval: func(iteration int, nll float64) { cancel() }})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run interrupted during sampling returned %v, want context.Canceled", err)
+	}
+	if _, err := os.Stat(SamplePath(out, 2)); err == nil {
+		t.Fatalf("the interrupt came after the grid of iteration 2 was written; the test needs it during sampling")
+	}
+	table, err := trainlog.Read(evalPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(table.Steps, []int{2}) {
+		t.Fatalf("eval.csv has rows %v after the interrupt, want [2]", table.Steps)
+	}
+	firstNLL := table.Values[0][0]
+
+	// An interrupt during the evaluation leaves no row: cut it.
+	logged, err := os.ReadFile(evalPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, _, _ := strings.Cut(string(logged), "\n")
+	if err := os.WriteFile(evalPath, []byte(header+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	resumed, err := NewTrainer(backend, cfg, data, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evaluated []int
+	err = resumed.Run(context.Background(), RunOptions{OnEval: func(iteration int, nll float64) { evaluated = append(evaluated, iteration) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := resumed.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(evaluated, []int{2}) {
+		t.Errorf("the resumed run evaluated at %v, want [2]", evaluated)
+	}
+	table, err = trainlog.Read(evalPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(table.Steps, []int{2}) {
+		t.Fatalf("eval.csv has rows %v after the resume, want [2]", table.Steps)
+	}
+	if got := table.Values[0][0]; math.Abs(got-firstNLL) > 1e-6*math.Abs(firstNLL) {
+		t.Errorf("the evaluation redone at iteration 2 gave %g, the first one %g", got, firstNLL)
+	}
+	if _, err := os.Stat(SamplePath(out, 2)); err != nil {
+		t.Errorf("the resumed run did not write the grid cut short: %v", err)
+	}
 }

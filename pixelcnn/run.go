@@ -9,10 +9,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/catsynth/catsynth/imgrid"
+	"github.com/catsynth/catsynth/trainlog"
 	"github.com/catsynth/catsynth/trainloop"
 )
 
@@ -110,6 +112,11 @@ func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
 	unit := Unit(t.cfg)
 	evalStatus := ""
 	evaluate := func(iteration int) error {
+		// A resumed run that redoes the evaluation of its checkpoint has
+		// not opened its logs yet, since no step has run.
+		if err := t.begin(); err != nil {
+			return err
+		}
 		testNLL, err := t.Evaluate()
 		if err != nil {
 			return err
@@ -133,7 +140,7 @@ func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
 				}
 				return nil
 			},
-			Periodic: []trainloop.Periodic{{Every: t.cfg.EvalEvery, Run: evaluate}},
+			Periodic: []trainloop.Periodic{{Every: t.cfg.EvalEvery, Run: evaluate, Done: t.evaluated}},
 			Sampled:  func(iteration int) bool { return trainloop.FilesExist(SamplePath(t.outDir, iteration)) },
 			Sample: func(iteration int) error {
 				path, perImage, err := t.SaveSamples()
@@ -160,4 +167,10 @@ func MilestoneSamples(outDir string, cfg Config) (paths, captions []string) {
 		captions = append(captions, fmt.Sprintf("iteration %d", iteration))
 	}
 	return paths, captions
+}
+
+// evaluated reports whether the evaluation log has a row at iteration.
+func (t *Trainer) evaluated(iteration int) bool {
+	table, err := trainlog.Read(filepath.Join(t.outDir, EvalLogFile))
+	return err == nil && slices.Contains(table.Steps, iteration)
 }

@@ -7,6 +7,7 @@ package trainloop
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -43,6 +44,11 @@ type Schedule struct {
 type Periodic struct {
 	Every int
 	Run   func(iteration int) error
+	// Done reports whether the work of iteration exists, e.g. its row in
+	// an evaluation log; nil skips the check. Like Hooks.Sampled, Run uses
+	// it when it resumes at an iteration whose work is due: the checkpoint
+	// is saved before the work, which an interrupt can cut short.
+	Done func(iteration int) bool
 }
 
 // Hooks are the model's parts of the loop, for losses of type L.
@@ -64,7 +70,9 @@ type Hooks[L any] struct {
 	Save func() error
 	// Status formats the losses for the progress bar, e.g. "D 0.12 G 0.98".
 	Status func(losses L) string
-	// End runs after the last iteration, for example to flush the loss log.
+	// End runs whenever Run returns, after the last iteration, an error or
+	// an interrupt, for example to flush the loss log. Its error is joined
+	// with Run's.
 	End func() error
 }
 
@@ -94,16 +102,32 @@ type Options struct {
 // after a kernel interrupt (gonb v0.11.5), and a sample grid of PixelCNN
 // alone can take longer. An interrupt during such work then loses nothing
 // that the checkpoint before it did not hold.
-func Run[L any](ctx context.Context, name string, s Schedule, done int, opts Options, h Hooks[L]) error {
+func Run[L any](ctx context.Context, name string, s Schedule, done int, opts Options, h Hooks[L]) (err error) {
+	defer func() {
+		if h.End != nil {
+			err = errors.Join(err, h.End())
+		}
+	}()
 	var bar *progress.Bar
 	if opts.Progress != nil {
 		bar = progress.New(opts.Progress, opts.Label, done, s.Iterations, opts.PlainProgress)
 	}
 	iteration := done
 	status := ""
-	if done > 0 && h.Sampled != nil && sampleDue(s, done, done >= s.Iterations) && !h.Sampled(done) {
-		if err := h.Sample(done); err != nil {
-			return err
+	if done > 0 {
+		// Redo the work of the checkpoint's iteration that an interrupt cut
+		// short, in the loop's order.
+		for _, p := range h.Periodic {
+			if p.Done != nil && (done >= s.Iterations || done%p.Every == 0) && !p.Done(done) {
+				if err := p.Run(done); err != nil {
+					return err
+				}
+			}
+		}
+		if h.Sampled != nil && sampleDue(s, done, done >= s.Iterations) && !h.Sampled(done) {
+			if err := h.Sample(done); err != nil {
+				return err
+			}
 		}
 	}
 	// savedAt is the iteration of the newest checkpoint. An interrupt right
@@ -178,7 +202,7 @@ func Run[L any](ctx context.Context, name string, s Schedule, done int, opts Opt
 	if bar != nil {
 		bar.Finish(iteration, status)
 	}
-	return h.End()
+	return nil
 }
 
 // sampleDue reports whether s writes sample grids at iteration, which is

@@ -136,8 +136,8 @@ func TestRunSavesWhenCancelled(t *testing.T) {
 	if !slices.Equal(r.samples, []int{1}) {
 		t.Errorf("samples at %v, want [1]: the grid due at 3 is skipped after the interrupt", r.samples)
 	}
-	if len(r.end) != 0 {
-		t.Errorf("End ran after a cancellation: %v", r.end)
+	if !slices.Equal(r.end, []int{3}) {
+		t.Errorf("End ran at %v, want once at 3: an interrupted run flushes its logs too", r.end)
 	}
 
 	ctx, cancel = context.WithCancel(context.Background())
@@ -167,8 +167,8 @@ func TestRunStopsAtStepError(t *testing.T) {
 	if !slices.Equal(r.steps, []int{1, 2, 3, 4}) {
 		t.Errorf("steps %v, want [1 2 3 4]", r.steps)
 	}
-	if len(r.end) != 0 {
-		t.Errorf("End ran after a step error: %v", r.end)
+	if !slices.Equal(r.end, []int{4}) {
+		t.Errorf("End ran at %v, want once at 4: a failed run flushes the rows it logged", r.end)
 	}
 }
 
@@ -287,5 +287,40 @@ func TestBeginRunOpensLogs(t *testing.T) {
 
 	if _, err := BeginRun("test", saveConfig, 1, LogFile{old, []string{"other"}}); err == nil || !strings.HasPrefix(err.Error(), "test: ") {
 		t.Errorf("BeginRun with other columns = %v, want an error prefixed by test:", err)
+	}
+}
+
+// TestRunRedoesMissingPeriodicOnResume resumes at iteration 4, where the
+// periodic work is due, once with its result missing and once with it
+// present, and at 7, the last iteration. Only a missing result is redone,
+// before the first step.
+func TestRunRedoesMissingPeriodicOnResume(t *testing.T) {
+	for _, c := range []struct {
+		done    int
+		present bool
+		want    []int
+	}{
+		{4, false, []int{4, 7}},
+		{4, true, []int{7}},
+		{7, false, []int{7}},
+		{7, true, nil},
+		{5, false, []int{7}},
+	} {
+		r := &recorder{iteration: c.done}
+		h := r.hooks()
+		var asked []int
+		h.Periodic[0].Done = func(iteration int) bool {
+			asked = append(asked, iteration)
+			return c.present
+		}
+		if err := Run(context.Background(), "test", schedule, c.done, Options{}, h); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(r.periodic, c.want) {
+			t.Errorf("resumed at %d with its result present: %v: periodic work at %v, want %v", c.done, c.present, r.periodic, c.want)
+		}
+		if c.done == 5 && len(asked) != 0 {
+			t.Errorf("resumed at 5, where no periodic work is due, Done was called for %v", asked)
+		}
 	}
 }
