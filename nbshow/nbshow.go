@@ -11,10 +11,12 @@
 package nbshow
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -98,26 +100,57 @@ type Frame struct {
 	Image   image.Image
 }
 
-// ReadFrames loads the PNG files into frames with the given captions;
-// a missing file is an error naming it.
-func ReadFrames(paths, captions []string) ([]Frame, error) {
+// ReadFrames loads the PNG files at paths into frames with the given
+// captions, in order. A file that does not exist is left out, and its index
+// in paths is returned in missing. Other errors name the file.
+func ReadFrames(paths, captions []string) (frames []Frame, missing []int, err error) {
 	if len(paths) != len(captions) {
-		return nil, fmt.Errorf("nbshow: %d paths but %d captions", len(paths), len(captions))
+		return nil, nil, fmt.Errorf("nbshow: %d paths but %d captions", len(paths), len(captions))
 	}
-	frames := make([]Frame, len(paths))
 	for i, path := range paths {
 		f, err := os.Open(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			missing = append(missing, i)
+			continue
+		}
 		if err != nil {
-			return nil, fmt.Errorf("nbshow: %w", err)
+			return nil, nil, fmt.Errorf("nbshow: %w", err)
 		}
 		img, _, err := image.Decode(f)
 		f.Close()
 		if err != nil {
-			return nil, fmt.Errorf("nbshow: decoding %s: %w", path, err)
+			return nil, nil, fmt.Errorf("nbshow: decoding %s: %w", path, err)
 		}
-		frames[i] = Frame{Caption: captions[i], Image: img}
+		frames = append(frames, Frame{Caption: captions[i], Image: img})
 	}
-	return frames, nil
+	return frames, missing, nil
+}
+
+// NotWrittenYet starts the line that ShowFrames prints for a picture whose
+// file does not exist.
+const NotWrittenYet = "not written yet:"
+
+// ShowFrames displays the PNG files at paths side by side under their
+// captions (see Timeline). A file that does not exist yet, such as the grid
+// of an iteration that an interrupted run has not reached, is left out,
+// with a line "not written yet: CAPTION (PATH); ..." on standard output.
+// Outside a notebook it prints only those lines.
+func ShowFrames(paths, captions []string) error {
+	frames, missing, err := ReadFrames(paths, captions)
+	if err != nil {
+		return err
+	}
+	for _, i := range missing {
+		fmt.Printf("%s %s (%s); run the training cell to write it\n", NotWrittenYet, captions[i], paths[i])
+	}
+	if len(frames) == 0 {
+		return nil
+	}
+	img, err := Timeline(frames)
+	if err != nil {
+		return err
+	}
+	return ShowImage(img)
 }
 
 // captionHeight is the band above each frame that holds its caption.

@@ -3,11 +3,14 @@ package nbshow
 import (
 	"image"
 	"image/color"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/catsynth/catsynth/imgrid"
+	"github.com/catsynth/catsynth/internal/testutil"
 	"github.com/catsynth/catsynth/trainlog"
 )
 
@@ -83,19 +86,48 @@ func TestLossChartReadsLog(t *testing.T) {
 	}
 }
 
-func TestReadFramesNamesMissingFile(t *testing.T) {
+// TestReadFramesSkipsMissingFiles reads a present, a missing and a
+// damaged PNG file. The missing one must be reported by its index, the
+// damaged one by an error naming it.
+func TestReadFramesSkipsMissingFiles(t *testing.T) {
 	dir := t.TempDir()
 	present := filepath.Join(dir, "a.png")
 	if err := imgrid.WritePNG(present, solid(4, 4, color.RGBA{G: 255, A: 255})); err != nil {
 		t.Fatal(err)
 	}
-	frames, err := ReadFrames([]string{present}, []string{"a"})
-	if err != nil || len(frames) != 1 || frames[0].Image.Bounds().Dx() != 4 {
-		t.Fatalf("ReadFrames(existing) = %v, %v", frames, err)
-	}
 	missing := filepath.Join(dir, "b.png")
-	if _, err := ReadFrames([]string{missing}, []string{"b"}); err == nil || !strings.Contains(err.Error(), missing) {
-		t.Errorf("ReadFrames(missing) error %v, want one naming %s", err, missing)
+	frames, gone, err := ReadFrames([]string{missing, present}, []string{"b", "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(frames) != 1 || frames[0].Caption != "a" || frames[0].Image.Bounds().Dx() != 4 {
+		t.Errorf("ReadFrames gave %d frames (%v), want the 4x4 one captioned a", len(frames), frames)
+	}
+	if !slices.Equal(gone, []int{0}) {
+		t.Errorf("missing %v, want [0]", gone)
+	}
+
+	damaged := filepath.Join(dir, "c.png")
+	if err := os.WriteFile(damaged, []byte("not a png"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ReadFrames([]string{damaged}, []string{"c"}); err == nil || !strings.Contains(err.Error(), damaged) {
+		t.Errorf("ReadFrames(damaged) error %v, want one naming %s", err, damaged)
+	}
+}
+
+// TestShowFramesNamesMissingFiles checks the line that ShowFrames prints
+// for a missing grid: its caption, its path and what to do.
+func TestShowFramesNamesMissingFiles(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "iter-000040.png")
+	var err error
+	output := testutil.CaptureStdout(t, func() { err = ShowFrames([]string{missing}, []string{"iteration 40"}) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := NotWrittenYet + " iteration 40 (" + missing + "); run the training cell to write it\n"
+	if output != want {
+		t.Errorf("ShowFrames printed %q, want %q", output, want)
 	}
 }
 

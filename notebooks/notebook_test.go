@@ -26,6 +26,7 @@ import (
 
 	"github.com/catsynth/catsynth/cyclegan"
 	"github.com/catsynth/catsynth/gan"
+	"github.com/catsynth/catsynth/nbshow"
 	"github.com/catsynth/catsynth/pixelcnn"
 	"github.com/catsynth/catsynth/vae"
 )
@@ -267,6 +268,9 @@ func TestNotebooksRun(t *testing.T) {
 				for _, out := range c.Outputs {
 					if out.OutputType == "error" {
 						t.Errorf("cell %d (%s) raised %s: %s\n%s", i, firstCodeLine(c), out.Ename, out.Evalue, strings.Join(out.Traceback, "\n"))
+					}
+					if text := multiline(out.Text); out.OutputType == "stream" && strings.Contains(text, nbshow.NotWrittenYet) {
+						t.Errorf("cell %d (%s) shows a picture or log that its run did not write:\n%s", i, firstCodeLine(c), text)
 					}
 					if _, ok := out.Data["image/png"]; ok {
 						pngs++
