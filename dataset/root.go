@@ -22,8 +22,8 @@ const EnvVar = "CATSYNTH_DATA"
 // layoutHint is the advice on where the images go. It ends every error
 // about missing data.
 const layoutHint = "put the cat images under a data root as <root>/" + GrumpyDir + "/*.png and <root>/" +
-	RussianBlueDir + "/*.png, and name that root with the commands' -data flag or " + EnvVar +
-	" (without either, the root is data/ in the repository)"
+	RussianBlueDir + "/*.png, and name that root with the commands' -data flag, a notebook's dataRoot setting or " + EnvVar +
+	" (without any of them, the root is data/ in the repository)"
 
 // Root returns the data root folder. It uses, in order: explicit if it is not
 // empty, the CATSYNTH_DATA environment variable if it is set, and the data/

@@ -19,6 +19,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/janpfeifer/gonb/gonbui"
 	"golang.org/x/image/font"
@@ -50,8 +51,13 @@ func Preset(fallback string) string {
 
 // RunDir returns the folder of one run of a notebook: $CATSYNTH_OUT/name
 // when CATSYNTH_OUT is set, else runs/name in the repository. Running a
-// notebook again on the same folder resumes its checkpoints.
+// notebook again on the same folder resumes its checkpoints. name must be a
+// folder name, without path separators; notebooks build it from the preset,
+// the run and their runTag setting.
 func RunDir(name string) (string, error) {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
+		return "", fmt.Errorf("nbshow: invalid run name %q: use a folder name without / or \\ (check the notebook's runTag setting)", name)
+	}
 	if out := os.Getenv(EnvOut); out != "" {
 		return filepath.Join(out, name), nil
 	}

@@ -142,3 +142,17 @@ func TestRunDirUsesOutEnv(t *testing.T) {
 		t.Errorf("Preset = %q, want report", got)
 	}
 }
+
+// TestRunDirRejectsPaths checks that a run name cannot leave the output
+// folder or nest folders.
+func TestRunDirRejectsPaths(t *testing.T) {
+	t.Setenv(EnvOut, t.TempDir())
+	for _, name := range []string{"", ".", "..", "dcgan-smoke-basic/../x", `a\\b`, "-lr/2"} {
+		if dir, err := RunDir(name); err == nil || !strings.Contains(err.Error(), "runTag") {
+			t.Errorf("RunDir(%q) = %q, %v; want an error that names runTag", name, dir, err)
+		}
+	}
+	if _, err := RunDir("dcgan-smoke-basic-lr1e-4"); err != nil {
+		t.Errorf("RunDir of a plain name: %v", err)
+	}
+}

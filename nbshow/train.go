@@ -22,7 +22,8 @@ type Trainer interface {
 // Train runs run, a call of the trainer's Run with the context it is
 // given, in a notebook cell, towards iterations iterations. Before it
 // starts, Train prints the settings that changed since the run it resumes,
-// or that the run is already at iterations. The context is cancelled when
+// or that the run is already at iterations, with the changes it does not
+// apply. The context is cancelled when
 // the cell's program receives an interrupt, which GoNB sends when the
 // kernel is interrupted, and Run then saves a checkpoint and returns. Train
 // then prints the iteration at which the run stopped and returns true, so
@@ -32,6 +33,10 @@ func Train(name string, trainer Trainer, iterations int, run func(ctx context.Co
 	switch changes := trainer.ConfigChanges(); {
 	case trainer.Iteration() >= iterations:
 		fmt.Printf("%s: already at iteration %d of %d; raise the iterations to train further\n", name, trainer.Iteration(), iterations)
+		if len(changes) > 0 {
+			fmt.Printf("%s: the changed settings %s are not applied, since the run trains nothing; "+
+				"raise the iterations to train on with them, or set runTag to start a new run\n", name, runconfig.FormatChanges(changes))
+		}
 	case len(changes) > 0:
 		fmt.Printf("%s: resuming at iteration %d with changed settings %s; config.json keeps the earlier ones as config.previous-N.json\n",
 			name, trainer.Iteration(), runconfig.FormatChanges(changes))

@@ -77,7 +77,7 @@ func TestTrainReturnsOtherErrors(t *testing.T) {
 }
 
 // TestTrainFinishedRun checks that a run already at its iterations is
-// reported as such, without the changed settings, which it does not write.
+// reported as such, and its changed settings as not applied.
 func TestTrainFinishedRun(t *testing.T) {
 	trainer := &fakeTrainer{iteration: 300, changes: []runconfig.Change{{Name: "lr", Old: "0.001", New: "0.0005"}}}
 	output := testutil.CaptureStdout(t, func() {
@@ -85,8 +85,16 @@ func TestTrainFinishedRun(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	if !strings.Contains(output, "mnist: already at iteration 300 of 300") || strings.Contains(output, "changed settings") {
-		t.Errorf("output %q, want the finished run reported without changed settings", output)
+	for _, want := range []string{
+		"mnist: already at iteration 300 of 300",
+		"mnist: the changed settings lr 0.001 -> 0.0005 are not applied",
+	} {
+		if !strings.Contains(output, want) {
+			t.Errorf("output %q does not contain %q", output, want)
+		}
+	}
+	if strings.Contains(output, "resuming") {
+		t.Errorf("output %q reports a resume of a run that trains nothing", output)
 	}
 }
 

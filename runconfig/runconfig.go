@@ -234,7 +234,7 @@ func CheckArchitecture(pkg string, saved, current map[string]any, path string) e
 	slices.Sort(names)
 	for _, name := range names {
 		if fmt.Sprint(saved[name]) != fmt.Sprint(current[name]) {
-			return fmt.Errorf("%s: %s was %v in the run saved in %s but is %v now: use another output folder, or the same %s to resume",
+			return fmt.Errorf("%s: %s was %v in the run saved in %s but is %v now: use another output folder (in a notebook, another runTag), or the same %s to resume",
 				pkg, name, saved[name], path, current[name], name)
 		}
 	}

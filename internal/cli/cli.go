@@ -66,13 +66,17 @@ func IsTerminal(f *os.File) bool {
 // ReportResume prints, for the command name, a message when the run in
 // outDir is already at or past the requested number of iterations, and
 // returns true in that case, when the command has nothing left to train
-// and writes nothing. Otherwise it prints the settings that changed since
+// and writes nothing; it then names the changed settings as not applied. Otherwise it prints the settings that changed since
 // that run, from runconfig.Prepare, and the file under which the earlier
 // config.json is kept once training starts.
 func ReportResume(name, outDir string, changes []runconfig.Change, iteration, iterations int) (done bool) {
 	if iteration >= iterations {
 		fmt.Printf("%s: the run in %s is already at iteration %d, so -iterations %d trains nothing; raise -iterations to continue\n",
 			name, outDir, iteration, iterations)
+		if len(changes) > 0 {
+			fmt.Printf("%s: the changed settings %s are not applied; raise -iterations to train on with them, or give another -out for a new run\n",
+				name, runconfig.FormatChanges(changes))
+		}
 		return true
 	}
 	if len(changes) > 0 {

@@ -94,8 +94,8 @@ func TestReportResumeChanges(t *testing.T) {
 
 // TestReportResumeDone checks that ReportResume reports a run that is
 // already at or past the requested iterations as done, with a message on
-// how to continue and no changes, since nothing is written, and a run with
-// iterations left as not done.
+// how to continue and its changes as not applied, since nothing is written,
+// and a run with iterations left as not done, with its changes.
 func TestReportResumeDone(t *testing.T) {
 	for _, c := range []struct {
 		iteration, iterations int
@@ -117,8 +117,12 @@ func TestReportResumeDone(t *testing.T) {
 		if hint := strings.Contains(output, "raise -iterations to continue"); hint != c.want {
 			t.Errorf("at iteration %d of %d, the output %q mentions raising -iterations: %v, want %v", c.iteration, c.iterations, output, hint, c.want)
 		}
-		if listed := strings.Contains(output, "seed 1 -> 2"); listed == c.want {
-			t.Errorf("at iteration %d of %d, the output %q lists the changes: %v, want %v", c.iteration, c.iterations, output, listed, !c.want)
+		want := "resuming with changed settings seed 1 -> 2"
+		if c.want {
+			want = "the changed settings seed 1 -> 2 are not applied"
+		}
+		if !strings.Contains(output, want) {
+			t.Errorf("at iteration %d of %d, the output %q does not contain %q", c.iteration, c.iterations, output, want)
 		}
 	}
 }
