@@ -76,6 +76,10 @@ func run() error {
 		if cfg, err = runconfig.Load[pixelcnn.Config](filepath.Join(*outDir, pixelcnn.ConfigFile)); err != nil {
 			return fmt.Errorf("-sample_only: %w; give the -out folder of a trained run", err)
 		}
+		if cli.Given("dataset") && *data != cfg.Data {
+			return fmt.Errorf("-sample_only: -dataset is %s, but the run in %s trained on %s: give the -out folder of a run on %s, or leave out -dataset",
+				*data, *outDir, cfg.Data, *data)
+		}
 	}
 	if *binarization != "" {
 		cfg.Binarization = *binarization

@@ -40,11 +40,12 @@ func run() error {
 	convDim := flag.Int("conv_dim", 0, "channels of the first encoder layer; the others are multiples (default 32)")
 	latentSize := flag.Int("latent_size", 0, "dimension of z (default 128 for cats, 32 for mnist)")
 	norm := flag.String("norm", "", "normalization: none, batch or instance (default none)")
-	beta := flag.Float64("beta", -1, "weight of the KL term; -1 keeps the default, 1")
+	defaults := vae.DefaultConfig()
+	beta := flag.Float64("beta", defaults.Beta, "weight of the KL term: loss = reconstruction + beta * KL")
 	batchSize := flag.Int("batch_size", 0, "images per batch (default 16 for cats, 128 for mnist)")
 	lr := flag.Float64("lr", 0, "Adam learning rate (default 1e-3)")
-	beta1 := flag.Float64("beta1", -1, "Adam beta1; -1 keeps the default, 0.9")
-	beta2 := flag.Float64("beta2", -1, "Adam beta2; -1 keeps the default, 0.999")
+	beta1 := flag.Float64("beta1", defaults.Beta1, "Adam beta1, in [0, 1)")
+	beta2 := flag.Float64("beta2", defaults.Beta2, "Adam beta2, in [0, 1)")
 	preprocess := flag.String("data_preprocess", "", "augmentation of the cats: basic or deluxe (default deluxe)")
 	iterations := flag.Int("iterations", 0, "training iterations (default: the preset's)")
 	sampleEvery := flag.Int("sample_every", 0, "save sample and reconstruction grids every N iterations (default: the preset's)")
@@ -73,10 +74,10 @@ func run() error {
 	cli.OverrideIfGiven(&cfg.LogEvery, "log_every", *logEvery)
 	cli.OverrideIfGiven(&cfg.CheckpointEvery, "checkpoint_every", *checkpointEvery)
 	setInt(&cfg.EvalImages, *evalImages, -1)
-	setFloat(&cfg.Beta, *beta, -1)
+	cli.OverrideIfGiven(&cfg.Beta, "beta", *beta)
 	cli.OverrideIfGiven(&cfg.LearningRate, "lr", *lr)
-	setFloat(&cfg.Beta1, *beta1, -1)
-	setFloat(&cfg.Beta2, *beta2, -1)
+	cli.OverrideIfGiven(&cfg.Beta1, "beta1", *beta1)
+	cli.OverrideIfGiven(&cfg.Beta2, "beta2", *beta2)
 	setString(&cfg.Norm, *norm)
 	setString(&cfg.Preprocess, *preprocess)
 	setString(&cfg.ConvImpl, *convImpl)
@@ -163,12 +164,6 @@ func run() error {
 // setInt replaces *field with value when the flag was given (value differs
 // from unset).
 func setInt(field *int, value, unset int) {
-	if value != unset {
-		*field = value
-	}
-}
-
-func setFloat(field *float64, value, unset float64) {
 	if value != unset {
 		*field = value
 	}

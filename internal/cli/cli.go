@@ -16,11 +16,17 @@ import (
 )
 
 // SetUsage makes -help print summary (one line on what the command does)
-// and examples (indented command lines) before the flags.
+// and examples (indented command lines) before the flags. After a flag
+// error, which the flag package prints first, it prints one line that
+// points to -help instead, so that the error stays in view above it.
 func SetUsage(summary string, examples ...string) {
 	flag.Usage = func() {
 		out := flag.CommandLine.Output()
 		name := filepath.Base(os.Args[0])
+		if !HelpRequested(os.Args[1:]) {
+			fmt.Fprintf(out, "Run %s -help to list the flags.\n", name)
+			return
+		}
 		fmt.Fprintf(out, "%s: %s\n\nExamples:\n", name, summary)
 		for _, example := range examples {
 			fmt.Fprintf(out, "  %s\n", example)
@@ -28,6 +34,24 @@ func SetUsage(summary string, examples ...string) {
 		fmt.Fprintf(out, "\nFlags:\n")
 		flag.PrintDefaults()
 	}
+}
+
+// HelpRequested reports whether args, a command line without the program
+// name, contain -h or -help (with one or two dashes), which the flag
+// package handles by printing the usage text.
+func HelpRequested(args []string) bool {
+	for _, arg := range args {
+		if arg == "--" {
+			return false
+		}
+		switch strings.TrimLeft(arg, "-") {
+		case "h", "help":
+			if strings.HasPrefix(arg, "-") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // CheckArgs returns an error when the command line of flags has words left

@@ -154,3 +154,23 @@ func TestCheckArgs(t *testing.T) {
 		}
 	}
 }
+
+func TestHelpRequested(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"-h"}, true},
+		{[]string{"-preset", "quick", "--help"}, true},
+		{[]string{"-help"}, true},
+		{[]string{"-lr", "abc"}, false},
+		{[]string{"-bogus"}, false},
+		{[]string{"help"}, false},
+		{[]string{"--", "-h"}, false},
+		{nil, false},
+	} {
+		if got := HelpRequested(c.args); got != c.want {
+			t.Errorf("HelpRequested(%q) = %v, want %v", c.args, got, c.want)
+		}
+	}
+}
