@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/compute"
 	_ "github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -262,14 +263,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	cfg.DiffAugment = "color,translation,cutout"
 
 	straightDir := t.TempDir()
-	straight, err := NewTrainer(backend, cfg, x, y, straightDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := straight.Run(context.Background(), RunOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	straight.Close()
+	trainToEnd(t, backend, cfg, x, y, straightDir)
 
 	resumedDir := t.TempDir()
 	first, err := NewTrainer(backend, cfg, x, y, resumedDir)
@@ -758,14 +752,21 @@ func TestResumeAppliesNewLearningRate(t *testing.T) {
 	testutil.ResumedLearningRateApplies(t, LossLogFile, LossColumns[:2], 3e-4, 3e-2, func(dir string, lr float64, iterations int) *model.Store {
 		cfg := smallConfig()
 		cfg.LearningRate, cfg.Iterations = lr, iterations
-		tr, err := NewTrainer(backend, cfg, x, y, dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tr.Close()
-		if err := tr.Run(context.Background(), RunOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		return tr.store
+		return trainToEnd(t, backend, cfg, x, y, dir).store
 	})
+}
+
+// trainToEnd runs a trainer of cfg on dir up to cfg.Iterations, resuming
+// the run in dir, and closes it.
+func trainToEnd(t *testing.T, backend compute.Backend, cfg Config, x, y *dataset.Images, dir string) *Trainer {
+	t.Helper()
+	tr, err := NewTrainer(backend, cfg, x, y, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if err := tr.Run(context.Background(), RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return tr
 }

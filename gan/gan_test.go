@@ -171,14 +171,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	ctx := context.Background()
 
 	straightDir := t.TempDir()
-	straight, err := NewTrainer(backend, cfg, images, straightDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := straight.Run(ctx, RunOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	straight.Close()
+	trainToEnd(t, backend, cfg, images, straightDir)
 
 	resumedDir := t.TempDir()
 	half := cfg
@@ -541,16 +534,23 @@ func TestResumeAppliesNewLearningRate(t *testing.T) {
 	testutil.ResumedLearningRateApplies(t, LossLogFile, LossColumns[:2], 2e-4, 2e-2, func(dir string, lr float64, iterations int) *model.Store {
 		cfg := testConfig()
 		cfg.LearningRate, cfg.Iterations = lr, iterations
-		tr, err := NewTrainer(backend, cfg, images, dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tr.Close()
-		if err := tr.Run(context.Background(), RunOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		return tr.store
+		return trainToEnd(t, backend, cfg, images, dir).store
 	})
+}
+
+// trainToEnd runs a trainer of cfg on dir up to cfg.Iterations, resuming
+// the run in dir, and closes it.
+func trainToEnd(t *testing.T, backend compute.Backend, cfg Config, images *dataset.Images, dir string) *Trainer {
+	t.Helper()
+	tr, err := NewTrainer(backend, cfg, images, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if err := tr.Run(context.Background(), RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return tr
 }
 
 // TestResumeAppliesNewConvImpl resumes a run with another convolution

@@ -31,6 +31,28 @@ func smallConfig(data string) Config {
 	return cfg
 }
 
+// twoIterationConfig returns smallConfig on MNIST for a run of 2
+// iterations that logs every iteration, and samples 2 images, evaluates 16
+// and saves a checkpoint at iteration 2.
+func twoIterationConfig() Config {
+	cfg := smallConfig(DataMNIST)
+	cfg.Iterations, cfg.SampleEvery, cfg.CheckpointEvery, cfg.EvalEvery = 2, 2, 2, 2
+	cfg.LogEvery, cfg.EvalImages, cfg.SampleCount = 1, 16, 2
+	return cfg
+}
+
+// fewImages loads the data of cfg and keeps its first 64 training images,
+// so that short runs start fast and their loss falls quickly.
+func fewImages(t *testing.T, cfg Config) *Data {
+	t.Helper()
+	data, err := LoadData(cfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data.Train = data.Train[:64*data.ImageDims()]
+	return data
+}
+
 func randomLevels(rng *rand.Rand, n, levels int) []float32 {
 	out := make([]float32, n)
 	for i := range out {
@@ -329,12 +351,7 @@ func TestTrainingLowersLoss(t *testing.T) {
 	cfg.EvalImages = 32
 	cfg.Iterations = 40
 	cfg.SampleCount = 1
-	data, err := LoadData(cfg, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Few images, so that the loss falls quickly.
-	data.Train = data.Train[:64*data.ImageDims()]
+	data := fewImages(t, cfg)
 	out := t.TempDir()
 	trainer, err := NewTrainer(testutil.GoBackend(t), cfg, data, out)
 	if err != nil {
@@ -672,14 +689,8 @@ func TestImagesNLLPerMicroBatch(t *testing.T) {
 // as `pixelcnn -sample_only` does. config.json, the logs and the grid saved
 // by training must stay unchanged, and each extra grid must get a new file.
 func TestSamplingWritesOnlyNewGrids(t *testing.T) {
-	cfg := smallConfig(DataMNIST)
-	cfg.Iterations, cfg.SampleEvery, cfg.CheckpointEvery, cfg.EvalEvery = 2, 2, 2, 2
-	cfg.LogEvery, cfg.EvalImages, cfg.SampleCount = 1, 16, 2
-	data, err := LoadData(cfg, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data.Train = data.Train[:64*data.ImageDims()]
+	cfg := twoIterationConfig()
+	data := fewImages(t, cfg)
 	out := t.TempDir()
 	backend := testutil.GoBackend(t)
 
@@ -787,14 +798,8 @@ func TestSampleContextStops(t *testing.T) {
 // TestResumeAppliesNewLearningRate resumes a run with another learning
 // rate, which must reach the optimizer.
 func TestResumeAppliesNewLearningRate(t *testing.T) {
-	base := smallConfig(DataMNIST)
-	base.LogEvery, base.EvalImages, base.SampleCount = 1, 16, 2
-	base.SampleEvery, base.CheckpointEvery, base.EvalEvery = 100, 100, 100
-	data, err := LoadData(base, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data.Train = data.Train[:64*data.ImageDims()]
+	base := twoIterationConfig()
+	data := fewImages(t, base)
 	backend := testutil.GoBackend(t)
 	testutil.ResumedLearningRateApplies(t, LossLogFile, []string{LossColumn(base)}, 1e-3, 1e-1, func(dir string, lr float64, iterations int) *model.Store {
 		cfg := base
@@ -817,14 +822,8 @@ func TestResumeAppliesNewLearningRate(t *testing.T) {
 // be in eval.csv all the same. A resumed run with that row cut from the log
 // must evaluate again, before anything else, and get the same NLL.
 func TestInterruptedRunKeepsEvaluation(t *testing.T) {
-	cfg := smallConfig(DataMNIST)
-	cfg.Iterations, cfg.SampleEvery, cfg.CheckpointEvery, cfg.EvalEvery = 2, 2, 2, 2
-	cfg.LogEvery, cfg.EvalImages, cfg.SampleCount = 1, 16, 2
-	data, err := LoadData(cfg, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data.Train = data.Train[:64*data.ImageDims()]
+	cfg := twoIterationConfig()
+	data := fewImages(t, cfg)
 	out := t.TempDir()
 	backend := testutil.GoBackend(t)
 	evalPath := filepath.Join(out, EvalLogFile)
