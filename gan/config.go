@@ -8,8 +8,8 @@
 //   - Discriminator: 4x4 stride-2 convolutions to 1*, 2*, 4*, 8*conv_dim
 //     channels, each with norm and LeakyReLU(0.2), then a 4x4 convolution
 //     without padding to one logit per image.
-//   - Losses (least squares): D minimizes mean((D(x)-1)^2) + mean(D(G(z))^2);
-//     G minimizes mean((D(G(z))-1)^2).
+//   - Losses (least squares): D minimizes (mean((D(x)-1)^2) +
+//     mean(D(G(z))^2)) / 2; G minimizes mean((D(G(z))-1)^2).
 //   - Adam with lr 2e-4 and betas (0.5, 0.999) for both networks, batch 16,
 //     noise drawn uniformly from [-1, 1].
 //

@@ -75,9 +75,10 @@ func adamFor(cfg Config, network string) optimizer.Interface {
 // It returns the scalar losses D_real, D_fake and G, each computed before
 // the update that minimizes it.
 //
-//   - D minimizes mean((D(x)-1)^2) + mean(D(G(zD))^2) on real
+//   - D minimizes (mean((D(x)-1)^2) + mean(D(G(zD))^2)) / 2 on real
 //     [batch, 64, 64, 3] and G(zD), with zD [batch, NoiseSize] and G(zD)
-//     held constant.
+//     held constant. The 1/2 is the assignment's; with Adam it changes
+//     the update only through Adam's epsilon.
 //   - G then minimizes mean((D'(G(zG))-1)^2) for zG [batch, NoiseSize],
 //     where D' is D with its updated weights, held constant.
 //
@@ -110,7 +111,7 @@ func discriminatorUpdate(network func(string) *model.Scope, cfg Config, real, zD
 	dFake := Discriminator(network(DiscriminatorScope), cfg, fake)
 	dRealLoss = ReduceAllMean(Square(AddScalar(dReal, -1)))
 	dFakeLoss = ReduceAllMean(Square(dFake))
-	dLoss := Add(dRealLoss, dFakeLoss)
+	dLoss := MulScalar(Add(dRealLoss, dFakeLoss), 0.5)
 	adamFor(cfg, DiscriminatorScope).UpdateGraph(network(DiscriminatorScope), dLoss.Graph(), dLoss)
 	return dRealLoss, dFakeLoss
 }

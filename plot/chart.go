@@ -20,6 +20,10 @@ import (
 type Series struct {
 	Name string
 	X, Y []float64
+	// Raw draws the series unsmoothed whatever the chart's Smooth, for a
+	// sparse series such as a held-out evaluation every few hundred
+	// iterations, which an average over its few points would drag behind.
+	Raw bool
 }
 
 // Chart is a line chart. The zero values of Width, Height, Smooth and LogY
@@ -32,7 +36,8 @@ type Chart struct {
 	Width, Height int
 	// Smooth is the weight w of an exponential moving average, in [0, 1):
 	// s[0] = y[0] and s[i] = w*s[i-1] + (1-w)*y[i]. With 0 the raw curve is
-	// drawn. Above 0 the raw curve is drawn faint and the smoothed one solid.
+	// drawn. Above 0 the raw curve is drawn faint and the smoothed one solid,
+	// except for series marked Raw, which are drawn solid as they are.
 	// On a log axis the average is taken over log10(y).
 	Smooth float64
 	// LogY makes the Y axis logarithmic (base 10).
@@ -122,7 +127,7 @@ func (c Chart) prepare() ([]dataSeries, error) {
 			d.x = append(d.x, x)
 			d.y = append(d.y, y)
 		}
-		if c.Smooth > 0 && len(d.y) > 0 {
+		if c.Smooth > 0 && !s.Raw && len(d.y) > 0 {
 			d.smoothed = make([]float64, len(d.y))
 			d.smoothed[0] = d.y[0]
 			for k := 1; k < len(d.y); k++ {

@@ -348,6 +348,18 @@ func TestSmoothing(t *testing.T) {
 	if want := []float64{0, 2, 3}; !reflect.DeepEqual(series[0].smoothed, want) {
 		t.Errorf("smoothed = %v, want %v", series[0].smoothed, want)
 	}
+
+	chart.Series = append(chart.Series, Series{X: []float64{0, 2}, Y: []float64{5, 1}, Raw: true})
+	series, err = chart.prepare()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if series[1].smoothed != nil {
+		t.Errorf("the Raw series was smoothed to %v", series[1].smoothed)
+	}
+	if series[0].smoothed == nil {
+		t.Error("the other series lost its smoothing")
+	}
 }
 
 func TestManyPointsKeepExtremes(t *testing.T) {
