@@ -820,7 +820,8 @@ func TestResumeAppliesNewLearningRate(t *testing.T) {
 // grid of its last iteration, right after the evaluation, and never closes
 // the trainer, as a notebook cell that exits does. The evaluation row must
 // be in eval.csv all the same. A resumed run with that row cut from the log
-// must evaluate again, before anything else, and get the same NLL.
+// must evaluate again, before anything else, and get the same NLL, without
+// writing its changed settings to config.json.
 func TestInterruptedRunKeepsEvaluation(t *testing.T) {
 	cfg := twoIterationConfig()
 	data := fewImages(t, cfg)
@@ -858,7 +859,15 @@ func TestInterruptedRunKeepsEvaluation(t *testing.T) {
 	if err := os.WriteFile(evalPath, []byte(header+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	resumed, err := NewTrainer(backend, cfg, data, out)
+	// The resumed run changes a setting but trains nothing, so it must
+	// leave config.json as it is.
+	savedConfig, err := os.ReadFile(filepath.Join(out, ConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := cfg
+	changed.LearningRate *= 2
+	resumed, err := NewTrainer(backend, changed, data, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -885,5 +894,8 @@ func TestInterruptedRunKeepsEvaluation(t *testing.T) {
 	}
 	if _, err := os.Stat(SamplePath(out, 2)); err != nil {
 		t.Errorf("the resumed run did not write the grid cut short: %v", err)
+	}
+	if after, err := os.ReadFile(filepath.Join(out, ConfigFile)); err != nil || !bytes.Equal(after, savedConfig) {
+		t.Errorf("the resumed run, which trained nothing, rewrote config.json (error %v):\n%s", err, after)
 	}
 }

@@ -114,7 +114,7 @@ func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
 	evaluate := func(iteration int) error {
 		// A resumed run that redoes the evaluation of its checkpoint has
 		// not opened its logs yet, since no step has run.
-		if err := t.begin(); err != nil {
+		if err := t.openEvalLog(); err != nil {
 			return err
 		}
 		testNLL, err := t.Evaluate()

@@ -165,12 +165,27 @@ func (t *Trainer) begin() error {
 		return nil
 	}
 	logs, err := trainloop.BeginRun("pixelcnn", t.saveConfig, t.iteration,
-		trainloop.LogFile{Path: filepath.Join(t.outDir, EvalLogFile), Columns: []string{EvalColumn(t.cfg)}},
 		trainloop.LogFile{Path: filepath.Join(t.outDir, LossLogFile), Columns: []string{LossColumn(t.cfg)}})
 	if err != nil {
 		return err
 	}
-	t.evalLog, t.lossLog = logs[0], logs[1]
+	t.lossLog = logs[0]
+	return t.openEvalLog()
+}
+
+// openEvalLog opens the evaluation log, cut back to the current iteration,
+// unless it is open. An evaluation that a resumed run redoes before any
+// step opens it alone: it writes that row, but not config.json, since the
+// run does not train with the new settings.
+func (t *Trainer) openEvalLog() error {
+	if t.evalLog != nil {
+		return nil
+	}
+	log, err := trainlog.OpenAt(filepath.Join(t.outDir, EvalLogFile), []string{EvalColumn(t.cfg)}, t.iteration)
+	if err != nil {
+		return fmt.Errorf("pixelcnn: %w", err)
+	}
+	t.evalLog = log
 	return nil
 }
 

@@ -114,14 +114,18 @@ func run() error {
 		return err
 	}
 	defer trainer.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
 	if cli.ReportResume("cyclegan", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations) {
-		return nil
+		// Run trains nothing then, but writes the grids (and PixelCNN's
+		// evaluation) of the last iteration if an interrupt cut them short.
+		return trainer.Run(ctx, cyclegan.RunOptions{OnSample: func(iteration int, paths []string) {
+			fmt.Printf("cyclegan: wrote the grids of iteration %d that an interrupt cut short: %s\n", iteration, strings.Join(paths, ", "))
+		}})
 	}
 	fmt.Printf("cyclegan: X = %d images from %s, Y = %d images from %s; %d iterations into %s (starting at %d)\n",
 		imagesX.Len(), imagesX.Dir, imagesY.Len(), imagesY.Dir, cfg.Iterations, *outDir, trainer.Iteration())
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	err = trainer.Run(ctx, cyclegan.RunOptions{
 		Progress:      os.Stdout,
 		PlainProgress: !cli.IsTerminal(os.Stdout),

@@ -100,14 +100,18 @@ func run() error {
 		return err
 	}
 	defer trainer.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
 	if cli.ReportResume("dcgan", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations) {
-		return nil
+		// Run trains nothing then, but writes the grids (and PixelCNN's
+		// evaluation) of the last iteration if an interrupt cut them short.
+		return trainer.Run(ctx, gan.RunOptions{OnSample: func(iteration int, path string) {
+			fmt.Printf("dcgan: wrote the grid of iteration %d that an interrupt cut short: %s\n", iteration, path)
+		}})
 	}
 	fmt.Printf("dcgan: %d images from %s, %s preprocessing, %d iterations into %s (starting at %d)\n",
 		images.Len(), images.Dir, cfg.Preprocess, cfg.Iterations, *outDir, trainer.Iteration())
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	err = trainer.Run(ctx, gan.RunOptions{
 		Progress:      os.Stdout,
 		PlainProgress: !cli.IsTerminal(os.Stdout),

@@ -144,15 +144,24 @@ func run() error {
 			cfg.SampleCount, trainer.Iteration(), path, perImage.Round(time.Millisecond))
 		return nil
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
 	if cli.ReportResume("pixelcnn", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations) {
-		return nil
+		// Run trains nothing then, but writes the grids (and PixelCNN's
+		// evaluation) of the last iteration if an interrupt cut them short.
+		return trainer.Run(ctx, pixelcnn.RunOptions{
+			OnSample: func(iteration int, path string, perImage time.Duration) {
+				fmt.Printf("pixelcnn: wrote the grid of iteration %d that an interrupt cut short: %s\n", iteration, path)
+			},
+			OnEval: func(iteration int, nll float64) {
+				fmt.Printf("pixelcnn: redid the evaluation of iteration %d that an interrupt cut short: held-out NLL %.4g %s\n", iteration, nll, pixelcnn.Unit(cfg))
+			},
+		})
 	}
 	fmt.Printf("pixelcnn: %s, %d training and %d held-out images; h=%d, %d residual blocks; %d iterations into %s (starting at %d)\n",
 		images.Source, images.TrainCount(), images.TestCount(), cfg.Hidden, cfg.ResidualBlocks,
 		cfg.Iterations, *outDir, trainer.Iteration())
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	err = trainer.Run(ctx, pixelcnn.RunOptions{
 		Progress:      os.Stdout,
 		PlainProgress: !cli.IsTerminal(os.Stdout),

@@ -131,13 +131,17 @@ func run() error {
 		return err
 	}
 	defer trainer.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
 	if cli.ReportResume("vae", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations) {
-		return nil
+		// Run trains nothing then, but writes the grids (and PixelCNN's
+		// evaluation) of the last iteration if an interrupt cut them short.
+		return trainer.Run(ctx, vae.RunOptions{OnSample: func(iteration int) {
+			fmt.Printf("vae: wrote the grids of iteration %d that an interrupt cut short\n", iteration)
+		}})
 	}
 	fmt.Printf("vae: %s, %d iterations into %s (starting at %d)\n", cfg.Dataset, cfg.Iterations, *outDir, trainer.Iteration())
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	err = trainer.Run(ctx, vae.RunOptions{Progress: os.Stdout, PlainProgress: !cli.IsTerminal(os.Stdout), Label: "VAE " + cfg.Dataset})
 	if err != nil {
 		return err

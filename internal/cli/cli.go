@@ -90,7 +90,8 @@ func IsTerminal(f *os.File) bool {
 // ReportResume prints, for the command name, a message when the run in
 // outDir is already at or past the requested number of iterations, and
 // returns true in that case, when the command has nothing left to train
-// and writes nothing; it then names the changed settings as not applied. Otherwise it prints the settings that changed since
+// and writes no settings or losses; it then names the changed settings as
+// not applied. Otherwise it prints the settings that changed since
 // that run, from runconfig.Prepare, and the file under which the earlier
 // config.json is kept once training starts.
 func ReportResume(name, outDir string, changes []runconfig.Change, iteration, iterations int) (done bool) {
