@@ -69,13 +69,21 @@ func RunDir(name string) (string, error) {
 }
 
 // LossChart draws the given columns of a loss log (see trainlog) as one
-// chart, smoothed with an exponential moving average of weight smooth.
+// chart, smoothed with an exponential moving average of weight smooth. A
+// log that does not exist yet gives a chart of those columns without
+// points, which ShowChart reports as not written yet.
 func LossChart(title, logPath string, columns []string, smooth float64) (plot.Chart, error) {
+	chart := plot.Chart{Title: title, XLabel: "iteration", YLabel: "loss", Smooth: smooth}
 	table, err := trainlog.Read(logPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		for _, column := range columns {
+			chart.Series = append(chart.Series, plot.Series{Name: column})
+		}
+		return chart, nil
+	}
 	if err != nil {
 		return plot.Chart{}, fmt.Errorf("nbshow: %w", err)
 	}
-	chart := plot.Chart{Title: title, XLabel: "iteration", YLabel: "loss", Smooth: smooth}
 	for _, column := range columns {
 		series, err := table.Series(column)
 		if err != nil {
@@ -87,8 +95,14 @@ func LossChart(title, logPath string, columns []string, smooth float64) (plot.Ch
 }
 
 // ShowChart displays chart as SVG in the cell; outside a notebook it does
-// nothing.
+// nothing. A chart without points, such as the losses of a run that has
+// not logged any, is not drawn: ShowChart prints a line that starts with
+// NotWrittenYet instead, in and outside a notebook.
 func ShowChart(chart plot.Chart) error {
+	if !chart.HasPoints() {
+		fmt.Printf("%s %s: nothing logged yet; run the training cell to write it\n", NotWrittenYet, chart.Title)
+		return nil
+	}
 	svg, err := chart.SVG()
 	if err != nil {
 		return fmt.Errorf("nbshow: %w", err)

@@ -86,6 +86,34 @@ func TestLossChartReadsLog(t *testing.T) {
 	}
 }
 
+// TestShowChartNamesMissingLosses shows the losses of a run that has
+// written no log, and of one whose log has a header only. Each must print
+// the not-written line with the chart's title instead of failing.
+func TestShowChartNamesMissingLosses(t *testing.T) {
+	dir := t.TempDir()
+	headerOnly := filepath.Join(dir, "header.csv")
+	w, err := trainlog.Open(headerOnly, []string{"G_loss"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{filepath.Join(dir, "missing.csv"), headerOnly} {
+		chart, err := LossChart("DCGAN losses, basic", path, []string{"G_loss"}, 0.8)
+		if err != nil {
+			t.Fatalf("LossChart(%s): %v", path, err)
+		}
+		output := testutil.CaptureStdout(t, func() { err = ShowChart(chart) })
+		if err != nil {
+			t.Errorf("ShowChart of %s: %v", path, err)
+		}
+		if want := NotWrittenYet + " DCGAN losses, basic: nothing logged yet"; !strings.HasPrefix(output, want) {
+			t.Errorf("ShowChart of %s printed %q, want a line starting %q", path, output, want)
+		}
+	}
+}
+
 // TestReadFramesSkipsMissingFiles reads a present, a missing and a
 // damaged PNG file. The missing one must be reported by its index, the
 // damaged one by an error naming it.

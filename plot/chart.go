@@ -103,6 +103,13 @@ func (c Chart) validate() (width, height int, err error) {
 	return width, height, nil
 }
 
+// HasPoints reports whether some series of the chart has a point to draw,
+// without which SVG and PNG return an error.
+func (c Chart) HasPoints() bool {
+	_, err := c.prepare()
+	return err == nil
+}
+
 // prepare keeps the drawable points of every series and smooths them.
 // It returns an error if no series has a drawable point.
 func (c Chart) prepare() ([]dataSeries, error) {
