@@ -129,7 +129,8 @@ func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
 				}
 				return err
 			},
-			Save: t.Save,
+			Save:   t.Save,
+			Finite: func(l Losses) bool { return trainloop.AllFinite(l.values()...) },
 			Status: func(l Losses) string {
 				return fmt.Sprintf("D_X %.3f D_Y %.3f G_XY %.3f G_YX %.3f cycle %.3f", l.DX, l.DY, l.GXY, l.GYX, l.Cycle)
 			},

@@ -56,7 +56,8 @@ func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
 				}
 				return err
 			},
-			Save: t.Save,
+			Save:   t.Save,
+			Finite: func(l Losses) bool { return trainloop.AllFinite(l.DReal, l.DFake, l.G) },
 			Status: func(l Losses) string {
 				return fmt.Sprintf("D_real %.4f D_fake %.4f G %.4f", l.DReal, l.DFake, l.G)
 			},

@@ -149,7 +149,8 @@ func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
 				}
 				return err
 			},
-			Save: t.Save,
+			Save:   t.Save,
+			Finite: func(nll float64) bool { return trainloop.AllFinite(nll) },
 			Status: func(nll float64) string {
 				return fmt.Sprintf("train %.4g%s %s", t.Report(nll), evalStatus, unit)
 			},

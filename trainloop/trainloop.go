@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path"
 	"slices"
@@ -70,6 +71,11 @@ type Hooks[L any] struct {
 	Save func() error
 	// Status formats the losses for the progress bar, e.g. "D 0.12 G 0.98".
 	Status func(losses L) string
+	// Finite reports whether all the losses are finite; nil skips the
+	// check. Run stops at the first step whose losses are not, before it
+	// logs them or saves a checkpoint, so that the checkpoints keep the
+	// weights from before the training diverged.
+	Finite func(losses L) bool
 	// End runs whenever Run returns, after the last iteration, an error or
 	// an interrupt, for example to flush the loss log. Its error is joined
 	// with Run's.
@@ -154,6 +160,14 @@ func Run[L any](ctx context.Context, name string, s Schedule, done int, opts Opt
 		}
 		stepTime := time.Since(start)
 		iteration++
+		if h.Finite != nil && !h.Finite(losses) {
+			advice := "no checkpoint was saved yet: start again with a lower learning rate"
+			if savedAt > 0 {
+				advice = fmt.Sprintf("the newest checkpoint, of iteration %d, is kept: resume from it with a lower learning rate", savedAt)
+			}
+			return fmt.Errorf("%s: the losses of iteration %d are not finite (%s), so training stopped without saving them; %s",
+				name, iteration, h.Status(losses), advice)
+		}
 		last := iteration == s.Iterations
 
 		if last || iteration%s.LogEvery == 0 {
@@ -313,4 +327,14 @@ func ApplyLearningRate(name string, store *model.Store, lr float64) (int, error)
 		count++
 	}
 	return count, nil
+}
+
+// AllFinite reports whether no value is NaN or infinite, for Hooks.Finite.
+func AllFinite(values ...float64) bool {
+	for _, v := range values {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
 }

@@ -324,3 +324,27 @@ func TestRunRedoesMissingPeriodicOnResume(t *testing.T) {
 		}
 	}
 }
+
+// TestRunStopsAtNonFiniteLosses makes the losses of iteration 4 infinite.
+// Run must stop there with an error that names the iteration and the
+// checkpoint kept, without logging or saving iteration 4.
+func TestRunStopsAtNonFiniteLosses(t *testing.T) {
+	r := &recorder{}
+	h := r.hooks()
+	h.Finite = func(losses int) bool { return losses != 4 }
+	err := Run(context.Background(), "test", schedule, 0, Options{}, h)
+	if err == nil {
+		t.Fatal("Run went on past non-finite losses")
+	}
+	for _, want := range []string{"test: the losses of iteration 4 are not finite (loss 4)", "of iteration 3, is kept"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %q", err, want)
+		}
+	}
+	if !slices.Equal(r.logs, []int{2}) {
+		t.Errorf("logs at %v, want [2]: iteration 4 must not be logged", r.logs)
+	}
+	if !slices.Equal(r.saves, []int{1, 3}) {
+		t.Errorf("saves at %v, want [1 3]: iteration 4 must not be saved", r.saves)
+	}
+}

@@ -60,7 +60,8 @@ func (t *Trainer) Run(ctx context.Context, opts RunOptions) error {
 				}
 				return err
 			},
-			Save: t.Save,
+			Save:   t.Save,
+			Finite: func(l Losses) bool { return trainloop.AllFinite(l.Reconstruction, l.KL, l.Total) },
 			Status: func(l Losses) string {
 				return fmt.Sprintf("recon %.1f KL %.1f total %.1f", l.Reconstruction, l.KL, l.Total)
 			},

@@ -361,7 +361,7 @@ func TestStepFLOPs(t *testing.T) {
 func TestResumeAppliesNewLearningRate(t *testing.T) {
 	images := grumpyImages(t)
 	backend := testutil.GoBackend(t)
-	testutil.ResumedLearningRateApplies(t, LossLogFile, LossColumns, 1e-3, 1e-1, func(dir string, lr float64, iterations int) *model.Store {
+	testutil.ResumedLearningRateApplies(t, LossLogFile, LossColumns, 1e-3, 3e-3, func(dir string, lr float64, iterations int) *model.Store {
 		cfg := testConfig()
 		cfg.LearningRate, cfg.Iterations = lr, iterations
 		tr := newCatTrainer(t, backend, cfg, images, dir)
