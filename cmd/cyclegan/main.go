@@ -13,11 +13,9 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 
@@ -114,7 +112,7 @@ func run() error {
 		return err
 	}
 	defer trainer.Close()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := cli.InterruptContext("cyclegan")
 	defer stop()
 	if cli.ReportResume("cyclegan", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations) {
 		// Run trains nothing then, but writes the grids (and PixelCNN's

@@ -11,11 +11,9 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 
@@ -100,7 +98,7 @@ func run() error {
 		return err
 	}
 	defer trainer.Close()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := cli.InterruptContext("dcgan")
 	defer stop()
 	if cli.ReportResume("dcgan", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations) {
 		// Run trains nothing then, but writes the grids (and PixelCNN's

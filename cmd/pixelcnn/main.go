@@ -13,11 +13,9 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"time"
@@ -144,7 +142,7 @@ func run() error {
 			cfg.SampleCount, trainer.Iteration(), path, perImage.Round(time.Millisecond))
 		return nil
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := cli.InterruptContext("pixelcnn")
 	defer stop()
 	if cli.ReportResume("pixelcnn", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations) {
 		// Run trains nothing then, but writes the grids (and PixelCNN's

@@ -13,11 +13,9 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 
@@ -131,7 +129,7 @@ func run() error {
 		return err
 	}
 	defer trainer.Close()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := cli.InterruptContext("vae")
 	defer stop()
 	if cli.ReportResume("vae", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations) {
 		// Run trains nothing then, but writes the grids (and PixelCNN's

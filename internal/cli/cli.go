@@ -8,9 +8,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/catsynth/catsynth/runconfig"
 )
@@ -127,6 +129,42 @@ func Exit(name string, err error) {
 	}
 	fmt.Fprintln(os.Stderr, Message(name, err))
 	os.Exit(1)
+}
+
+// InterruptContext returns a context that the first interrupt (Ctrl-C)
+// cancels, for the training loop to save a checkpoint after the current
+// step and return. It prints at once that the interrupt was received, since
+// a step can take seconds. A second interrupt ends the command right away
+// with status 130, losing the steps since the newest checkpoint. stop
+// releases the signal.
+func InterruptContext(name string) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-signals:
+		case <-done:
+			return
+		}
+		fmt.Fprintf(os.Stderr, "\n%s: interrupt received; saving a checkpoint after the current step (interrupt again to quit now, losing the steps since the newest checkpoint)\n", name)
+		cancel()
+		select {
+		case <-signals:
+			fmt.Fprintf(os.Stderr, "%s: interrupted again; quitting without a checkpoint of the current step\n", name)
+			os.Exit(130)
+		case <-done:
+		}
+	}()
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			signal.Stop(signals)
+			close(done)
+			cancel()
+		})
+	}
 }
 
 // Message returns the line Exit prints for err: the error prefixed by the

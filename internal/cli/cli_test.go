@@ -13,7 +13,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestParseIterations(t *testing.T) {
@@ -172,5 +174,20 @@ func TestHelpRequested(t *testing.T) {
 		if got := HelpRequested(c.args); got != c.want {
 			t.Errorf("HelpRequested(%q) = %v, want %v", c.args, got, c.want)
 		}
+	}
+}
+
+// TestInterruptContextCancels sends this process an interrupt, which the
+// context must catch, and cancel itself for.
+func TestInterruptContextCancels(t *testing.T) {
+	ctx, stop := InterruptContext("test")
+	defer stop()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the context was not cancelled 5 s after an interrupt")
 	}
 }
