@@ -143,6 +143,15 @@ func compare[C any](path string, cfg C, checkResumable func(saved C) error) (enc
 	if err := json.Unmarshal(old, &saved); err != nil {
 		return nil, nil, fmt.Errorf("runconfig: invalid configuration file %s: %w; move it away to start a new run there", path, err)
 	}
+	// Settings that this configuration does not have mean that the file
+	// belongs to another model's run.
+	strict := json.NewDecoder(bytes.NewReader(old))
+	strict.DisallowUnknownFields()
+	var known C
+	if err := strict.Decode(&known); err != nil {
+		return nil, nil, fmt.Errorf("runconfig: %s is not from a run of this model (%v), so this run cannot resume it: "+
+			"use another output folder (in a notebook, another runTag)", path, err)
+	}
 	if err := checkResumable(saved); err != nil {
 		return nil, nil, err
 	}

@@ -235,3 +235,33 @@ func TestPrepareWritesOnSave(t *testing.T) {
 		t.Errorf("after save, config.json contains %+v, %v; want %+v", saved, err, cfg)
 	}
 }
+
+// TestCheckRejectsAnotherModelsRun checks a configuration against a file
+// written by another configuration type, which has a setting this one does
+// not know. The error must name the file and the setting.
+func TestCheckRejectsAnotherModelsRun(t *testing.T) {
+	type dcgan struct {
+		ConvDim   int `json:"conv_dim"`
+		NoiseSize int `json:"noise_size"`
+	}
+	type vae struct {
+		ConvDim int    `json:"conv_dim"`
+		Dataset string `json:"dataset"`
+	}
+	path := filepath.Join(t.TempDir(), "config.json")
+	if _, err := Save(path, dcgan{ConvDim: 32, NoiseSize: 100}, func(dcgan) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Check(path, vae{ConvDim: 32, Dataset: "cats"}, func(vae) error { return nil })
+	if err == nil {
+		t.Fatal("Check accepted the configuration of another model's run")
+	}
+	for _, want := range []string{path + " is not from a run of this model", `"noise_size"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %q", err, want)
+		}
+	}
+	if _, err := Check(path, dcgan{ConvDim: 64, NoiseSize: 100}, func(dcgan) error { return nil }); err != nil {
+		t.Errorf("the same model's configuration: %v", err)
+	}
+}

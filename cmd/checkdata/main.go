@@ -23,6 +23,7 @@ import (
 
 	"github.com/catsynth/catsynth/dataset"
 	"github.com/catsynth/catsynth/gan"
+	"github.com/catsynth/catsynth/internal/cli"
 )
 
 func main() {
@@ -35,6 +36,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags.SetOutput(stderr)
 	dataFlag := flags.String("data", "", "data root folder holding cats/grumpifyAprocessed and cats/grumpifyBprocessed (default: $"+dataset.EnvVar+", else data/ in the repository)")
 	flags.Usage = func() {
+		if !cli.HelpRequested(args) {
+			fmt.Fprintln(stderr, "Run checkdata with -help to list the flags.")
+			return
+		}
 		fmt.Fprintf(stderr, "checkdata: check that the cat images are in place and load, before training\n\nExamples:\n")
 		fmt.Fprintf(stderr, "  go run ./cmd/checkdata\n  go run ./cmd/checkdata -data /path/to/folder/holding/cats\n\nFlags:\n")
 		flags.PrintDefaults()

@@ -44,7 +44,7 @@ func run() error {
 	lr := flag.Float64("lr", 0, "Adam learning rate (default 1e-3)")
 	iterations := flag.Int("iterations", 0, "training iterations (default: the preset's)")
 	evalEvery := flag.Int("eval_every", 0, "compute the held-out NLL every N iterations (default: the preset's)")
-	evalImages := flag.Int("eval_images", -1, "held-out images per evaluation, 0 for all; -1 keeps the preset's")
+	evalImages := flag.Int("eval_images", 0, "held-out images per evaluation, 0 for all (default: the preset's)")
 	sampleEvery := flag.Int("sample_every", 0, "save a sample grid every N iterations (default: the preset's)")
 	sampleCount := flag.Int("sample_count", 0, "images per sample grid (default: the preset's)")
 	milestones := flag.String("milestones", "", "comma-separated iterations that always get a sample grid (default: the preset's)")
@@ -52,7 +52,7 @@ func run() error {
 	checkpointEvery := flag.Int("checkpoint_every", 0, "save a checkpoint every N iterations (default: the preset's)")
 	seed := flag.Int64("seed", 1, "random seed of the weights, the data order and the samples")
 	convImpl := flag.String("conv_impl", "", "convolution: auto, native, im2col, shift, gather or hybrid (default auto); native and hybrid take seconds per step on the pure Go backend")
-	sampleOnly := flag.Bool("sample_only", false, "skip training: load the checkpoint and config.json in -out (the flags given still apply) and write one sample grid to a new file, samples/iter-NNNNNN-extra-K.png")
+	sampleOnly := flag.Bool("sample_only", false, "skip training: load the checkpoint and config.json in -out, changed by the flags given (of which only the sampling ones, such as -sample_count, matter), and write one sample grid to a new file, samples/iter-NNNNNN-extra-K.png")
 	cli.SetUsage("train PixelCNN on binarized MNIST or the cats and sample from it, writing to -out (resumed when it exists)",
 		"go run ./cmd/pixelcnn -dataset mnist -preset quick -out runs/pixelcnn-mnist", "go run ./cmd/pixelcnn -dataset mnist -out runs/pixelcnn-mnist -sample_only -sample_count 16")
 	flag.Parse()
@@ -86,9 +86,7 @@ func run() error {
 		cfg.ConvImpl = *convImpl
 	}
 	cli.OverrideIfGiven(&cfg.LearningRate, "lr", *lr)
-	if *evalImages >= 0 {
-		cfg.EvalImages = *evalImages
-	}
+	cli.OverrideIfGiven(&cfg.EvalImages, "eval_images", *evalImages)
 	cli.OverrideIfGiven(&cfg.Seed, "seed", *seed)
 	for _, o := range []struct {
 		name  string

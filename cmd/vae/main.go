@@ -50,7 +50,7 @@ func run() error {
 	milestones := flag.String("milestones", "", "comma-separated iterations that always get grids (default: the preset's)")
 	logEvery := flag.Int("log_every", 0, "append the losses to losses.csv every N iterations (default: the preset's)")
 	checkpointEvery := flag.Int("checkpoint_every", 0, "save a checkpoint every N iterations (default: the preset's)")
-	evalImages := flag.Int("eval_images", -1, "MNIST test images for the final negative ELBO, 0 for all; -1 keeps the preset's")
+	evalImages := flag.Int("eval_images", 0, "MNIST test images for the final negative ELBO, 0 for all (default: the preset's)")
 	seed := flag.Int64("seed", 1, "random seed of the weights, the noise and the data order")
 	convImpl := flag.String("conv_impl", "", "convolution: auto, native, im2col, shift, gather or hybrid (default auto); native and hybrid take seconds per step on the pure Go backend")
 	cli.SetUsage("train the convolutional VAE on the cats or binarized MNIST, writing samples, losses and checkpoints to -out (resumed when it exists)",
@@ -71,7 +71,7 @@ func run() error {
 	cli.OverrideIfGiven(&cfg.SampleEvery, "sample_every", *sampleEvery)
 	cli.OverrideIfGiven(&cfg.LogEvery, "log_every", *logEvery)
 	cli.OverrideIfGiven(&cfg.CheckpointEvery, "checkpoint_every", *checkpointEvery)
-	setInt(&cfg.EvalImages, *evalImages, -1)
+	cli.OverrideIfGiven(&cfg.EvalImages, "eval_images", *evalImages)
 	cli.OverrideIfGiven(&cfg.Beta, "beta", *beta)
 	cli.OverrideIfGiven(&cfg.LearningRate, "lr", *lr)
 	cli.OverrideIfGiven(&cfg.Beta1, "beta1", *beta1)
@@ -165,12 +165,6 @@ func run() error {
 
 // setInt replaces *field with value when the flag was given (value differs
 // from unset).
-func setInt(field *int, value, unset int) {
-	if value != unset {
-		*field = value
-	}
-}
-
 func setString(field *string, value string) {
 	if value != "" {
 		*field = value

@@ -26,7 +26,7 @@ func SetUsage(summary string, examples ...string) {
 		out := flag.CommandLine.Output()
 		name := filepath.Base(os.Args[0])
 		if !HelpRequested(os.Args[1:]) {
-			fmt.Fprintf(out, "Run %s -help to list the flags.\n", name)
+			fmt.Fprintf(out, "Run %s with -help to list the flags.\n", name)
 			return
 		}
 		fmt.Fprintf(out, "%s: %s\n\nExamples:\n", name, summary)
