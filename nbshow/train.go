@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 
 	"github.com/catsynth/catsynth/runconfig"
 )
@@ -17,6 +18,8 @@ type Trainer interface {
 	Iteration() int
 	// ConfigChanges returns the settings that differ from the run resumed.
 	ConfigChanges() []runconfig.Change
+	// OutDir returns the run's folder, which holds its config.json.
+	OutDir() string
 }
 
 // Train runs run, a call of the trainer's Run with the context it is
@@ -38,8 +41,12 @@ func Train(name string, trainer Trainer, iterations int, run func(ctx context.Co
 				"raise the iterations to train on with them, or set runTag to start a new run\n", name, runconfig.FormatChanges(changes))
 		}
 	case len(changes) > 0:
-		fmt.Printf("%s: resuming at iteration %d with changed settings %s; config.json keeps the earlier ones as config.previous-N.json\n",
-			name, trainer.Iteration(), runconfig.FormatChanges(changes))
+		previous, err := runconfig.NextPrevious(filepath.Join(trainer.OutDir(), "config.json"))
+		if err != nil {
+			previous = "config.previous-N.json in " + trainer.OutDir()
+		}
+		fmt.Printf("%s: resuming at iteration %d with changed settings %s; the earlier config.json is kept as %s\n",
+			name, trainer.Iteration(), runconfig.FormatChanges(changes), previous)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,17 +22,24 @@ import (
 type fakeTrainer struct {
 	iteration int
 	changes   []runconfig.Change
+	outDir    string
 }
 
 func (f *fakeTrainer) Iteration() int                    { return f.iteration }
 func (f *fakeTrainer) ConfigChanges() []runconfig.Change { return f.changes }
+func (f *fakeTrainer) OutDir() string                    { return f.outDir }
 
 // TestTrainStopsOnInterrupt sends this process an interrupt while run
 // trains, as GoNB does when the kernel is interrupted. run's context must
 // be cancelled, Train must report the interrupt without an error, and its
-// output must name the changed settings and the iteration reached.
+// output must name the changed settings, the file that will keep the
+// earlier ones, and the iteration reached.
 func TestTrainStopsOnInterrupt(t *testing.T) {
-	trainer := &fakeTrainer{iteration: 5, changes: []runconfig.Change{{Name: "lr", Old: "0.0002", New: "0.0001"}}}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "config.previous-1.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	trainer := &fakeTrainer{iteration: 5, changes: []runconfig.Change{{Name: "lr", Old: "0.0002", New: "0.0001"}}, outDir: dir}
 	var err error
 	var interrupted bool
 	output := testutil.CaptureStdout(t, func() {
@@ -55,7 +63,11 @@ func TestTrainStopsOnInterrupt(t *testing.T) {
 	if err != nil || !interrupted {
 		t.Fatalf("Train after an interrupt = %v, %v; want true, nil", interrupted, err)
 	}
-	for _, want := range []string{"resuming at iteration 5 with changed settings lr 0.0002 -> 0.0001", "basic: interrupted at iteration"} {
+	for _, want := range []string{
+		"resuming at iteration 5 with changed settings lr 0.0002 -> 0.0001",
+		"the earlier config.json is kept as " + filepath.Join(dir, "config.previous-2.json"),
+		"basic: interrupted at iteration",
+	} {
 		if !strings.Contains(output, want) {
 			t.Errorf("output %q does not contain %q", output, want)
 		}
