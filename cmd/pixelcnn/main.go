@@ -79,6 +79,9 @@ func run() error {
 				*data, *outDir, cfg.Data, *data)
 		}
 	}
+	if *binarization != "" && cfg.Data != pixelcnn.DataMNIST {
+		return fmt.Errorf("-binarization %s: binarization applies to MNIST only, not to -dataset %s; leave it out", *binarization, cfg.Data)
+	}
 	if *binarization != "" {
 		cfg.Binarization = *binarization
 	}

@@ -77,6 +77,9 @@ func run() error {
 	cli.OverrideIfGiven(&cfg.Beta1, "beta1", *beta1)
 	cli.OverrideIfGiven(&cfg.Beta2, "beta2", *beta2)
 	setString(&cfg.Norm, *norm)
+	if *preprocess != "" && cfg.Dataset != vae.Cats {
+		return fmt.Errorf("-data_preprocess %s: augmentation applies to the cats only, not to -dataset %s; leave it out", *preprocess, cfg.Dataset)
+	}
 	setString(&cfg.Preprocess, *preprocess)
 	setString(&cfg.ConvImpl, *convImpl)
 	cfg.Seed = *seed
