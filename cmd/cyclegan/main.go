@@ -115,8 +115,8 @@ func run() error {
 	ctx, stop := cli.InterruptContext("cyclegan")
 	defer stop()
 	if cli.ReportResume("cyclegan", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations) {
-		// Run trains nothing then, but writes the grids (and PixelCNN's
-		// evaluation) of the last iteration if an interrupt cut them short.
+		// Run trains nothing then, but writes the grids of the last
+		// iteration if an interrupt cut them short.
 		return trainer.Run(ctx, cyclegan.RunOptions{OnSample: func(iteration int, paths []string) {
 			fmt.Printf("cyclegan: wrote the grids of iteration %d that an interrupt cut short: %s\n", iteration, strings.Join(paths, ", "))
 		}})

@@ -101,8 +101,8 @@ func run() error {
 	ctx, stop := cli.InterruptContext("dcgan")
 	defer stop()
 	if cli.ReportResume("dcgan", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations) {
-		// Run trains nothing then, but writes the grids (and PixelCNN's
-		// evaluation) of the last iteration if an interrupt cut them short.
+		// Run trains nothing then, but writes the grids of the last
+		// iteration if an interrupt cut them short.
 		return trainer.Run(ctx, gan.RunOptions{OnSample: func(iteration int, path string) {
 			fmt.Printf("dcgan: wrote the grid of iteration %d that an interrupt cut short: %s\n", iteration, path)
 		}})

@@ -146,8 +146,8 @@ func run() error {
 	ctx, stop := cli.InterruptContext("pixelcnn")
 	defer stop()
 	if cli.ReportResume("pixelcnn", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations) {
-		// Run trains nothing then, but writes the grids (and PixelCNN's
-		// evaluation) of the last iteration if an interrupt cut them short.
+		// Run trains nothing then, but writes the grid and the evaluation
+		// of the last iteration if an interrupt cut them short.
 		return trainer.Run(ctx, pixelcnn.RunOptions{
 			OnSample: func(iteration int, path string, perImage time.Duration) {
 				fmt.Printf("pixelcnn: wrote the grid of iteration %d that an interrupt cut short: %s\n", iteration, path)

@@ -135,8 +135,8 @@ func run() error {
 	ctx, stop := cli.InterruptContext("vae")
 	defer stop()
 	if cli.ReportResume("vae", *outDir, trainer.ConfigChanges(), trainer.Iteration(), cfg.Iterations) {
-		// Run trains nothing then, but writes the grids (and PixelCNN's
-		// evaluation) of the last iteration if an interrupt cut them short.
+		// Run trains nothing then, but writes the grids of the last
+		// iteration if an interrupt cut them short.
 		return trainer.Run(ctx, vae.RunOptions{OnSample: func(iteration int) {
 			fmt.Printf("vae: wrote the grids of iteration %d that an interrupt cut short\n", iteration)
 		}})
