@@ -179,6 +179,9 @@ const captionHeight = 18
 // frameGap separates frames horizontally.
 const frameGap = 12
 
+// captionMargin is the space left of each caption, in pixels.
+const captionMargin = 2
+
 // Timeline places frames side by side, each under its caption, on a white
 // background: sample grids at several iterations, or one batch under several
 // augmentations.
@@ -186,23 +189,27 @@ func Timeline(frames []Frame) (*image.RGBA, error) {
 	if len(frames) == 0 {
 		return nil, fmt.Errorf("nbshow: no frames to show")
 	}
+	face := basicfont.Face7x13
+	// Each frame takes the width of its picture or of its caption, whichever
+	// is wider, so that no caption is cut or runs into the next one.
+	slots := make([]int, len(frames))
 	width, height := 0, 0
-	for _, f := range frames {
-		width += f.Image.Bounds().Dx() + frameGap
+	for i, f := range frames {
+		slots[i] = max(f.Image.Bounds().Dx(), font.MeasureString(face, f.Caption).Ceil()+captionMargin)
+		width += slots[i] + frameGap
 		height = max(height, f.Image.Bounds().Dy())
 	}
 	width -= frameGap
 	canvas := image.NewRGBA(image.Rect(0, 0, width, height+captionHeight))
 	draw.Draw(canvas, canvas.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
-	face := basicfont.Face7x13
 	x := 0
-	for _, f := range frames {
+	for i, f := range frames {
 		b := f.Image.Bounds()
 		drawer := font.Drawer{Dst: canvas, Src: image.NewUniform(color.Black), Face: face,
-			Dot: fixed.P(x+2, captionHeight-5)}
+			Dot: fixed.P(x+captionMargin, captionHeight-5)}
 		drawer.DrawString(f.Caption)
 		draw.Draw(canvas, image.Rect(x, captionHeight, x+b.Dx(), captionHeight+b.Dy()), f.Image, b.Min, draw.Src)
-		x += b.Dx() + frameGap
+		x += slots[i] + frameGap
 	}
 	return canvas, nil
 }

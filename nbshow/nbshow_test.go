@@ -26,8 +26,8 @@ func TestTimelinePlacesFramesUnderCaptions(t *testing.T) {
 	red := color.RGBA{R: 255, A: 255}
 	blue := color.RGBA{B: 255, A: 255}
 	got, err := Timeline([]Frame{
-		{Caption: "iteration 1", Image: solid(20, 10, red)},
-		{Caption: "iteration 2", Image: solid(30, 16, blue)},
+		{Caption: "1", Image: solid(20, 10, red)},
+		{Caption: "2", Image: solid(30, 16, blue)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -51,6 +51,27 @@ func TestTimelinePlacesFramesUnderCaptions(t *testing.T) {
 	}
 	if dark == 0 {
 		t.Error("the first caption band has no text")
+	}
+	// A caption wider than its picture widens the frame's slot, so that it
+	// is not cut: its text reaches past the picture's width.
+	caption := "real | reconstruction, iteration 600"
+	wide, err := Timeline([]Frame{{Caption: caption, Image: solid(20, 10, red)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := wide.Bounds().Dx(); w < 7*len(caption) {
+		t.Errorf("a frame 20 pixels wide captioned %q is %d pixels wide, want at least %d", caption, w, 7*len(caption))
+	}
+	darkPastPicture := 0
+	for x := 20; x < wide.Bounds().Dx(); x++ {
+		for y := range captionHeight {
+			if wide.RGBAAt(x, y).R < 128 {
+				darkPastPicture++
+			}
+		}
+	}
+	if darkPastPicture == 0 {
+		t.Error("the caption has no text past its picture's width")
 	}
 	if _, err := Timeline(nil); err == nil {
 		t.Error("Timeline(nil) returned no error")

@@ -208,7 +208,7 @@ func Run[L any](ctx context.Context, name string, s Schedule, done int, opts Opt
 			}
 			savedAt = iteration
 		}
-		status = fmt.Sprintf("%s | %d ms/it", h.Status(losses), stepTime.Milliseconds())
+		status = fmt.Sprintf("%s | last step %d ms", h.Status(losses), stepTime.Milliseconds())
 		if bar != nil {
 			bar.Update(iteration, status)
 		}
