@@ -160,6 +160,11 @@ func ShowFrames(paths, captions []string) error {
 	if err != nil {
 		return err
 	}
+	for i, f := range frames {
+		if h := f.Image.Bounds().Dy(); h > 0 && h < minFrameHeight {
+			frames[i].Image = Enlarge(f.Image, min(4, (minFrameHeight+h-1)/h))
+		}
+	}
 	for _, i := range missing {
 		fmt.Printf("%s %s (%s); run the training cell to write it\n", NotWrittenYet, captions[i], paths[i])
 	}
@@ -182,6 +187,16 @@ const frameGap = 12
 // captionMargin is the space left of each caption, in pixels.
 const captionMargin = 2
 
+// maxTimelineWidth is the width in pixels past which Timeline starts a new
+// row of frames. Notebooks shrink wider pictures to the cell's width, which
+// makes 64-pixel cats and the captions hard to read.
+const maxTimelineWidth = 1100
+
+// minFrameHeight is the height in pixels under which ShowFrames enlarges a
+// picture, such as a grid of 28-pixel digits, by a whole factor of at most
+// 4 without smoothing.
+const minFrameHeight = 128
+
 // Timeline places frames side by side, each under its caption, on a white
 // background: sample grids at several iterations, or one batch under several
 // augmentations.
@@ -191,25 +206,34 @@ func Timeline(frames []Frame) (*image.RGBA, error) {
 	}
 	face := basicfont.Face7x13
 	// Each frame takes the width of its picture or of its caption, whichever
-	// is wider, so that no caption is cut or runs into the next one.
-	slots := make([]int, len(frames))
+	// is wider, so that no caption is cut or runs into the next one. Frames
+	// that would pass maxTimelineWidth start a new row.
+	type placed struct{ x, y int }
+	places := make([]placed, len(frames))
 	width, height := 0, 0
+	x, rowTop, rowHeight := 0, 0, 0
 	for i, f := range frames {
-		slots[i] = max(f.Image.Bounds().Dx(), font.MeasureString(face, f.Caption).Ceil()+captionMargin)
-		width += slots[i] + frameGap
-		height = max(height, f.Image.Bounds().Dy())
+		slot := max(f.Image.Bounds().Dx(), font.MeasureString(face, f.Caption).Ceil()+captionMargin)
+		if x > 0 && x+slot > maxTimelineWidth {
+			rowTop += rowHeight + captionHeight + frameGap
+			x, rowHeight = 0, 0
+		}
+		places[i] = placed{x, rowTop}
+		x += slot + frameGap
+		rowHeight = max(rowHeight, f.Image.Bounds().Dy())
+		width = max(width, x-frameGap)
+		height = rowTop + rowHeight + captionHeight
 	}
-	width -= frameGap
-	canvas := image.NewRGBA(image.Rect(0, 0, width, height+captionHeight))
+	canvas := image.NewRGBA(image.Rect(0, 0, width, height))
 	draw.Draw(canvas, canvas.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
-	x := 0
 	for i, f := range frames {
 		b := f.Image.Bounds()
+		at := places[i]
 		drawer := font.Drawer{Dst: canvas, Src: image.NewUniform(color.Black), Face: face,
-			Dot: fixed.P(x+captionMargin, captionHeight-5)}
+			Dot: fixed.P(at.x+captionMargin, at.y+captionHeight-5)}
 		drawer.DrawString(f.Caption)
-		draw.Draw(canvas, image.Rect(x, captionHeight, x+b.Dx(), captionHeight+b.Dy()), f.Image, b.Min, draw.Src)
-		x += slots[i] + frameGap
+		top := at.y + captionHeight
+		draw.Draw(canvas, image.Rect(at.x, top, at.x+b.Dx(), top+b.Dy()), f.Image, b.Min, draw.Src)
 	}
 	return canvas, nil
 }
@@ -236,4 +260,17 @@ func ShowMarkdown(text string) {
 		gonbui.DisplayMarkdown(text)
 		gonbui.Sync()
 	}
+}
+
+// Enlarge returns img scaled by the whole factor k >= 1, each pixel
+// becoming a k x k block, so that small grids stay sharp.
+func Enlarge(img image.Image, k int) *image.RGBA {
+	b := img.Bounds()
+	out := image.NewRGBA(image.Rect(0, 0, b.Dx()*k, b.Dy()*k))
+	for y := range out.Bounds().Dy() {
+		for x := range out.Bounds().Dx() {
+			out.Set(x, y, img.At(b.Min.X+x/k, b.Min.Y+y/k))
+		}
+	}
+	return out
 }

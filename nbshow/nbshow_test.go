@@ -205,3 +205,47 @@ func TestRunDirRejectsPaths(t *testing.T) {
 		t.Errorf("RunDir of a plain name: %v", err)
 	}
 }
+
+// TestTimelineWraps places three 500-pixel frames, of which two fit in
+// maxTimelineWidth: the third must start a second row below them.
+func TestTimelineWraps(t *testing.T) {
+	red := color.RGBA{R: 255, A: 255}
+	blue := color.RGBA{B: 255, A: 255}
+	got, err := Timeline([]Frame{
+		{Caption: "1", Image: solid(500, 40, red)},
+		{Caption: "2", Image: solid(500, 40, red)},
+		{Caption: "3", Image: solid(500, 30, blue)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantWidth, wantHeight := 500+frameGap+500, 40+captionHeight+frameGap+30+captionHeight
+	if w, h := got.Bounds().Dx(), got.Bounds().Dy(); w != wantWidth || h != wantHeight {
+		t.Errorf("size %dx%d, want %dx%d", w, h, wantWidth, wantHeight)
+	}
+	if c := got.RGBAAt(5, 40+captionHeight+frameGap+captionHeight+5); c != blue {
+		t.Errorf("pixel inside the third frame, in the second row = %v, want blue", c)
+	}
+}
+
+// TestEnlarge scales a 2x1 picture by 3: each pixel must become a 3x3
+// block.
+func TestEnlarge(t *testing.T) {
+	red := color.RGBA{R: 255, A: 255}
+	blue := color.RGBA{B: 255, A: 255}
+	img := image.NewRGBA(image.Rect(0, 0, 2, 1))
+	img.SetRGBA(0, 0, red)
+	img.SetRGBA(1, 0, blue)
+	got := Enlarge(img, 3)
+	if w, h := got.Bounds().Dx(), got.Bounds().Dy(); w != 6 || h != 3 {
+		t.Fatalf("size %dx%d, want 6x3", w, h)
+	}
+	for _, c := range []struct {
+		x, y int
+		want color.RGBA
+	}{{0, 0, red}, {2, 2, red}, {3, 0, blue}, {5, 2, blue}} {
+		if got := got.RGBAAt(c.x, c.y); got != c.want {
+			t.Errorf("pixel (%d, %d) = %v, want %v", c.x, c.y, got, c.want)
+		}
+	}
+}
