@@ -20,9 +20,10 @@ import (
 type Series struct {
 	Name string
 	X, Y []float64
-	// Raw draws the series unsmoothed whatever the chart's Smooth, for a
-	// sparse series such as a held-out evaluation every few hundred
-	// iterations, which an average over its few points would drag behind.
+	// Raw draws the series unsmoothed whatever the chart's Smooth, with a
+	// dot at each point, for a sparse series such as a held-out evaluation
+	// every few hundred iterations, which an average over its few points
+	// would drag behind.
 	Raw bool
 }
 
@@ -72,7 +73,8 @@ type dataSeries struct {
 	name     string
 	color    color.RGBA
 	x, y     []float64
-	smoothed []float64 // nil when Smooth is 0
+	smoothed []float64 // nil when Smooth is 0 or the series is Raw
+	raw      bool      // Series.Raw
 }
 
 // validate checks the chart settings and returns the width and height to use.
@@ -116,7 +118,7 @@ func (c Chart) prepare() ([]dataSeries, error) {
 	var out []dataSeries
 	total := 0
 	for i, s := range c.Series {
-		d := dataSeries{name: s.Name, color: palette[i%len(palette)]}
+		d := dataSeries{name: s.Name, color: palette[i%len(palette)], raw: s.Raw}
 		if d.name == "" {
 			d.name = fmt.Sprintf("series %d", i+1)
 		}

@@ -25,6 +25,8 @@ type polyline struct {
 	color  color.RGBA
 	faint  bool
 	points []point
+	// dots marks every point, for a sparse series (Series.Raw).
+	dots bool
 }
 
 // legendEntry is the position of one series name. (x, y) is the left end of
@@ -108,7 +110,7 @@ func (c Chart) build() (*layout, error) {
 
 	var faint, solid []polyline
 	for _, s := range series {
-		raw := polyline{color: s.color, points: mapPoints(s.x, s.y, mapX, mapY)}
+		raw := polyline{color: s.color, points: mapPoints(s.x, s.y, mapX, mapY), dots: s.raw}
 		if s.smoothed == nil {
 			solid = append(solid, raw)
 			continue

@@ -398,3 +398,19 @@ func TestManyPointsKeepExtremes(t *testing.T) {
 		t.Errorf("highest drawn point at y = %g, want the spike at the plot top %g", minY, layout.top)
 	}
 }
+
+// TestRawSeriesHasDots draws a smoothed series and a Raw one of 3 points
+// each: the SVG must mark the 3 points of the Raw series only.
+func TestRawSeriesHasDots(t *testing.T) {
+	chart := Chart{Smooth: 0.5, Series: []Series{
+		{Name: "train", X: []float64{0, 1, 2}, Y: []float64{3, 2, 1}},
+		{Name: "test", X: []float64{0, 1, 2}, Y: []float64{3, 2.5, 2}, Raw: true},
+	}}
+	svg, err := chart.SVG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(string(svg), "<circle"); got != 3 {
+		t.Errorf("the SVG has %d dots, want 3: one per point of the Raw series", got)
+	}
+}

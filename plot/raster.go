@@ -67,8 +67,10 @@ func (c Chart) PNG() ([]byte, error) {
 		for k := 1; k < len(line.points); k++ {
 			strokeSegment(mask, l.width, l.height, line.points[k-1], line.points[k], width)
 		}
-		if len(line.points) == 1 {
-			strokeSegment(mask, l.width, l.height, line.points[0], line.points[0], 5)
+		if line.dots || len(line.points) == 1 {
+			for _, p := range line.points {
+				strokeSegment(mask, l.width, l.height, p, p, 5)
+			}
 		}
 		blendMask(img, mask, line.color, opacity)
 	}

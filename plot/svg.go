@@ -83,8 +83,10 @@ func (c Chart) SVG() ([]byte, error) {
 			b.WriteString(num(p.x) + "," + num(p.y))
 		}
 		b.WriteString(`"/>` + "\n")
-		if len(line.points) == 1 && !line.faint {
-			fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="2.5" fill="%s"/>`+"\n", num(line.points[0].x), num(line.points[0].y), hex(line.color))
+		if line.dots || (len(line.points) == 1 && !line.faint) {
+			for _, p := range line.points {
+				fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="2.5" fill="%s"/>`+"\n", num(p.x), num(p.y), hex(line.color))
+			}
 		}
 	}
 	for _, e := range l.legend {
