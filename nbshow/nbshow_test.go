@@ -145,15 +145,15 @@ func TestReadFramesSkipsMissingFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(dir, "b.png")
-	frames, gone, err := ReadFrames([]string{missing, present}, []string{"b", "a"})
+	frames, missingIndices, err := ReadFrames([]string{missing, present}, []string{"b", "a"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(frames) != 1 || frames[0].Caption != "a" || frames[0].Image.Bounds().Dx() != 4 {
 		t.Errorf("ReadFrames gave %d frames (%v), want the 4x4 one captioned a", len(frames), frames)
 	}
-	if !slices.Equal(gone, []int{0}) {
-		t.Errorf("missing %v, want [0]", gone)
+	if !slices.Equal(missingIndices, []int{0}) {
+		t.Errorf("missing %v, want [0]", missingIndices)
 	}
 
 	damaged := filepath.Join(dir, "c.png")

@@ -308,9 +308,9 @@ func TestRunRedoesMissingPeriodicOnResume(t *testing.T) {
 	} {
 		r := &recorder{iteration: c.done}
 		h := r.hooks()
-		var asked []int
+		var checked []int
 		h.Periodic[0].Done = func(iteration int) bool {
-			asked = append(asked, iteration)
+			checked = append(checked, iteration)
 			return c.present
 		}
 		if err := Run(context.Background(), "test", schedule, c.done, Options{}, h); err != nil {
@@ -319,8 +319,8 @@ func TestRunRedoesMissingPeriodicOnResume(t *testing.T) {
 		if !slices.Equal(r.periodic, c.want) {
 			t.Errorf("resumed at %d with its result present: %v: periodic work at %v, want %v", c.done, c.present, r.periodic, c.want)
 		}
-		if c.done == 5 && len(asked) != 0 {
-			t.Errorf("resumed at 5, where no periodic work is due, Done was called for %v", asked)
+		if c.done == 5 && len(checked) != 0 {
+			t.Errorf("resumed at 5, where no periodic work is due, Done was called for %v", checked)
 		}
 	}
 }

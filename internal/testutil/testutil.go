@@ -153,11 +153,12 @@ func LearningRates(t testing.TB, store *model.Store) map[string]float64 {
 
 // ResumedLearningRateApplies checks that a resumed run trains with the
 // learning rate of its new configuration, not with the one in its
-// checkpoint. train runs a trainer on dir with learning rate lr up to iterations
-// (resuming the run in dir), closes it and returns its store; the loss log
-// it writes, at logName in dir, must have one row per iteration. before
-// names its columns computed before any update of their iteration (a GAN's
-// generator losses see the discriminator's update of the same iteration).
+// checkpoint. train runs a trainer on dir with learning rate lr up to
+// iterations, resuming the run in dir, then closes it and returns its store.
+// Its loss log, at logName in dir, must have one row per iteration. before
+// names the log's columns computed before any update of their iteration. A
+// GAN's generator losses are not among them, because they see the
+// discriminator's update of the same iteration.
 //
 // It trains 2 iterations with oldRate, copies the folder, and resumes the
 // original to 4 iterations with oldRate and the copy with newRate. The
@@ -166,6 +167,8 @@ func LearningRates(t testing.TB, store *model.Store) map[string]float64 {
 // column.
 func ResumedLearningRateApplies(t testing.TB, logName string, before []string, oldRate, newRate float64, train func(dir string, lr float64, iterations int) *model.Store) {
 	t.Helper()
+
+	// Two copies of a run of 2 iterations, resumed with each rate.
 	same := t.TempDir()
 	train(same, oldRate, 2)
 	changed := t.TempDir()
@@ -186,6 +189,8 @@ func ResumedLearningRateApplies(t testing.TB, logName string, before []string, o
 			}
 		}
 	}
+
+	// The losses before and after the first resumed update.
 	sameLog, err := trainlog.Read(filepath.Join(same, logName))
 	if err != nil {
 		t.Fatal(err)
