@@ -263,7 +263,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	cfg.DiffAugment = "color,translation,cutout"
 
 	straightDir := t.TempDir()
-	trainToEnd(t, backend, cfg, x, y, straightDir)
+	trainRun(t, backend, cfg, x, y, straightDir)
 
 	resumedDir := t.TempDir()
 	first, err := NewTrainer(backend, cfg, x, y, resumedDir)
@@ -752,21 +752,23 @@ func TestResumeAppliesNewLearningRate(t *testing.T) {
 	testutil.ResumedLearningRateApplies(t, LossLogFile, LossColumns[:2], 3e-4, 3e-2, func(dir string, lr float64, iterations int) *model.Store {
 		cfg := smallConfig()
 		cfg.LearningRate, cfg.Iterations = lr, iterations
-		return trainToEnd(t, backend, cfg, x, y, dir).store
+		return trainRun(t, backend, cfg, x, y, dir).store
 	})
 }
 
-// trainToEnd runs a trainer of cfg on dir up to cfg.Iterations, resuming
-// the run in dir, and closes it.
-func trainToEnd(t *testing.T, backend compute.Backend, cfg Config, x, y *dataset.Images, dir string) *Trainer {
+// trainRun trains a run of cfg into dir to its end, resuming the run in
+// dir, closes it and returns its trainer.
+func trainRun(t *testing.T, backend compute.Backend, cfg Config, x, y *dataset.Images, dir string) *Trainer {
 	t.Helper()
-	tr, err := NewTrainer(backend, cfg, x, y, dir)
+	trainer, err := NewTrainer(backend, cfg, x, y, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tr.Close()
-	if err := tr.Run(context.Background(), RunOptions{}); err != nil {
+	if err := trainer.Run(context.Background(), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	return tr
+	if err := trainer.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return trainer
 }

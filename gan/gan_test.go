@@ -171,7 +171,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	ctx := context.Background()
 
 	straightDir := t.TempDir()
-	trainToEnd(t, backend, cfg, images, straightDir)
+	trainRun(t, backend, cfg, images, straightDir)
 
 	resumedDir := t.TempDir()
 	half := cfg
@@ -436,16 +436,7 @@ func TestNoTrainingWritesNothing(t *testing.T) {
 	losses, _ := os.ReadFile(filepath.Join(dir, LossLogFile))
 
 	cfg.Seed++
-	again, err := NewTrainer(backend, cfg, images, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := again.Run(context.Background(), RunOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := again.Close(); err != nil {
-		t.Fatal(err)
-	}
+	trainRun(t, backend, cfg, images, dir)
 	if after, _ := os.ReadFile(filepath.Join(dir, ConfigFile)); string(after) != string(config) {
 		t.Errorf("config.json went from %s to %s without training", config, after)
 	}
@@ -495,8 +486,9 @@ func TestDamagedCheckpointAdvice(t *testing.T) {
 	}
 }
 
-// trainRun trains a run of cfg into dir to its end and closes it.
-func trainRun(t *testing.T, backend compute.Backend, cfg Config, images *dataset.Images, dir string) {
+// trainRun trains a run of cfg into dir to its end, resuming the run in
+// dir, closes it and returns its trainer.
+func trainRun(t *testing.T, backend compute.Backend, cfg Config, images *dataset.Images, dir string) *Trainer {
 	t.Helper()
 	trainer, err := NewTrainer(backend, cfg, images, dir)
 	if err != nil {
@@ -508,6 +500,7 @@ func trainRun(t *testing.T, backend compute.Backend, cfg Config, images *dataset
 	if err := trainer.Close(); err != nil {
 		t.Fatal(err)
 	}
+	return trainer
 }
 
 // TestPolicyStoredCompact checks that a DiffAugment policy written with
@@ -534,23 +527,8 @@ func TestResumeAppliesNewLearningRate(t *testing.T) {
 	testutil.ResumedLearningRateApplies(t, LossLogFile, LossColumns[:2], 2e-4, 2e-2, func(dir string, lr float64, iterations int) *model.Store {
 		cfg := testConfig()
 		cfg.LearningRate, cfg.Iterations = lr, iterations
-		return trainToEnd(t, backend, cfg, images, dir).store
+		return trainRun(t, backend, cfg, images, dir).store
 	})
-}
-
-// trainToEnd runs a trainer of cfg on dir up to cfg.Iterations, resuming
-// the run in dir, and closes it.
-func trainToEnd(t *testing.T, backend compute.Backend, cfg Config, images *dataset.Images, dir string) *Trainer {
-	t.Helper()
-	tr, err := NewTrainer(backend, cfg, images, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
-	if err := tr.Run(context.Background(), RunOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	return tr
 }
 
 // TestResumeAppliesNewConvImpl resumes a run with another convolution
