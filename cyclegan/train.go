@@ -170,13 +170,9 @@ func NewTrainer(backend compute.Backend, cfg Config, imagesX, imagesY *dataset.I
 	if err := t.store.SetRNGStateFromSeed(cfg.Seed); err != nil {
 		return nil, fmt.Errorf("cyclegan: seeding the model: %w", err)
 	}
-	// The store's params (conv_impl) come from the configuration, which a
-	// resumed run may change, so the checkpoint's copies are not loaded.
-	t.ckpt, err = checkpoint.Build(t.store).ExcludeAllParams().Dir(filepath.Join(outDir, CheckpointDir)).Keep(2).Immediate().Done()
-	if err != nil {
-		return nil, trainloop.CheckpointLoadError("cyclegan", filepath.Join(outDir, CheckpointDir), err)
+	if t.ckpt, t.iteration, err = trainloop.OpenCheckpoint("cyclegan", t.store, filepath.Join(outDir, CheckpointDir)); err != nil {
+		return nil, err
 	}
-	t.iteration = int(optimizer.GetGlobalStep(t.store))
 	// A resumed run trains on with the learning rate that its configuration
 	// schedules for the next iteration, not with the one its checkpoint holds.
 	if err := t.setLearningRates(); err != nil {

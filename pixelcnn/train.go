@@ -122,13 +122,9 @@ func NewTrainer(backend compute.Backend, cfg Config, data *Data, outDir string) 
 
 	t := &Trainer{cfg: cfg, data: data, backend: backend, store: NewStore(cfg), outDir: outDir}
 	t.configChanges, t.saveConfig = configChanges, saveConfig
-	// The store's params (conv_impl) come from the configuration, which a
-	// resumed run may change, so the checkpoint's copies are not loaded.
-	t.ckpt, err = checkpoint.Build(t.store).ExcludeAllParams().Dir(filepath.Join(outDir, CheckpointDir)).Keep(2).Immediate().Done()
-	if err != nil {
-		return nil, trainloop.CheckpointLoadError("pixelcnn", filepath.Join(outDir, CheckpointDir), err)
+	if t.ckpt, t.iteration, err = trainloop.OpenCheckpoint("pixelcnn", t.store, filepath.Join(outDir, CheckpointDir)); err != nil {
+		return nil, err
 	}
-	t.iteration = int(optimizer.GetGlobalStep(t.store))
 	// A resumed run trains on with the configured learning rate, not with
 	// the one its checkpoint holds.
 	if _, err := trainloop.ApplyLearningRate("pixelcnn", t.store, cfg.LearningRate); err != nil {

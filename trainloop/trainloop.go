@@ -293,6 +293,20 @@ func CheckpointLoadError(name, dir string, err error) error {
 		"with the largest N, out of that folder to resume from the one before it, or start over in another output folder", name, dir, err)
 }
 
+// OpenCheckpoint opens the checkpoint folder dir for store, keeping the
+// newest two checkpoints, and loads the newest one at once if there is one.
+// It returns the handler and the iteration that checkpoint records, 0 for a
+// new run. The store's params are not loaded, because they come from the
+// run's configuration, which a resumed run may change (conv_impl). name
+// prefixes the errors, e.g. "gan".
+func OpenCheckpoint(name string, store *model.Store, dir string) (*checkpoint.Handler, int, error) {
+	handler, err := checkpoint.Build(store).ExcludeAllParams().Dir(dir).Keep(2).Immediate().Done()
+	if err != nil {
+		return nil, 0, CheckpointLoadError(name, dir, err)
+	}
+	return handler, int(optimizer.GetGlobalStep(store)), nil
+}
+
 // SaveCheckpoint records iteration as the global step of store, which is
 // where a resumed run reads its iteration count, and writes a checkpoint
 // with handler. name prefixes the errors, e.g. "gan".

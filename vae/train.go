@@ -12,7 +12,6 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
-	"github.com/gomlx/gomlx/ml/train/optimizer"
 
 	"github.com/catsynth/catsynth/layers"
 	"github.com/catsynth/catsynth/runconfig"
@@ -116,13 +115,9 @@ func NewTrainer(backend compute.Backend, cfg Config, data Data, outDir string) (
 	if err := t.store.SetRNGStateFromSeed(cfg.Seed); err != nil {
 		return nil, fmt.Errorf("vae: seeding the model: %w", err)
 	}
-	// The store's params (conv_impl) come from the configuration, which a
-	// resumed run may change, so the checkpoint's copies are not loaded.
-	t.ckpt, err = checkpoint.Build(t.store).ExcludeAllParams().Dir(filepath.Join(outDir, CheckpointDir)).Keep(2).Immediate().Done()
-	if err != nil {
-		return nil, trainloop.CheckpointLoadError("vae", filepath.Join(outDir, CheckpointDir), err)
+	if t.ckpt, t.iteration, err = trainloop.OpenCheckpoint("vae", t.store, filepath.Join(outDir, CheckpointDir)); err != nil {
+		return nil, err
 	}
-	t.iteration = int(optimizer.GetGlobalStep(t.store))
 	// A resumed run trains on with the configured learning rate, not with
 	// the one its checkpoint holds.
 	if _, err := trainloop.ApplyLearningRate("vae", t.store, cfg.LearningRate); err != nil {
