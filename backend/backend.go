@@ -178,9 +178,9 @@ func Create(config string) (b compute.Backend, err error) {
 // ~/.local/lib/go-xla, ...) already finds the plugin. When it does not and
 // GOMLX_NO_AUTO_INSTALL is set, installPlugin returns an error that
 // explains how to get the plugin. The installer downloads the CPU plugin
-// from GitHub, and the CUDA plugin with NVIDIA's libraries from PyPI. For "cuda" it returns an error
-// when the machine shows no NVIDIA GPU, since the installer then installs
-// nothing. Names without an installer are left to go-xla.
+// from GitHub, and the CUDA plugin with NVIDIA's libraries from PyPI. For
+// "cuda" it returns an error when the machine shows no NVIDIA GPU, since
+// the installer then installs nothing. Names without an installer are left to go-xla.
 //
 // go-xla v0.4.13 runs its installers by itself only when its autoinstall
 // package is linked in. It then runs all of them whenever it lists the

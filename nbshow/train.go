@@ -26,12 +26,12 @@ type Trainer interface {
 // given, in a notebook cell, towards iterations iterations. Before it
 // starts, Train prints the settings that changed since the run it resumes,
 // or that the run is already at iterations, with the changes it does not
-// apply. The context is cancelled when
-// the cell's program receives an interrupt, which GoNB sends when the
-// kernel is interrupted, and Run then saves a checkpoint and returns. Train
-// then prints the iteration at which the run stopped and returns true, so
-// that the cell can end without a panic and without starting the next run.
-// Other errors of run are returned.
+// apply. The context is cancelled when the cell's program receives an
+// interrupt, which GoNB sends when the kernel is interrupted, and Run then
+// saves a checkpoint and returns. Train then prints the iteration at which
+// the run stopped and returns true, so that the cell can end without a
+// panic and without starting the next run. Other errors of run are
+// returned.
 func Train(name string, trainer Trainer, iterations int, run func(ctx context.Context) error) (interrupted bool, err error) {
 	switch changes := trainer.ConfigChanges(); {
 	case trainer.Iteration() >= iterations:
@@ -41,12 +41,8 @@ func Train(name string, trainer Trainer, iterations int, run func(ctx context.Co
 				"raise the iterations to train on with them, or set runTag to start a new run\n", name, runconfig.FormatChanges(changes))
 		}
 	case len(changes) > 0:
-		previous, err := runconfig.NextPrevious(filepath.Join(trainer.OutDir(), "config.json"))
-		if err != nil {
-			previous = "config.previous-N.json in " + trainer.OutDir()
-		}
 		fmt.Printf("%s: resuming at iteration %d with changed settings %s; the earlier config.json is kept as %s\n",
-			name, trainer.Iteration(), runconfig.FormatChanges(changes), previous)
+			name, trainer.Iteration(), runconfig.FormatChanges(changes), runconfig.PreviousName(filepath.Join(trainer.OutDir(), "config.json")))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

@@ -122,6 +122,16 @@ func NextPrevious(path string) (string, error) {
 	return previousPath(path)
 }
 
+// PreviousName returns NextPrevious(path) for a message to the user, or,
+// when the folder cannot be read, "config.previous-N.json in" the folder.
+func PreviousName(path string) string {
+	previous, err := NextPrevious(path)
+	if err != nil {
+		return "config.previous-N.json in " + filepath.Dir(path)
+	}
+	return previous
+}
+
 // compare encodes cfg and reads the configuration saved at path, which it
 // returns as old, nil for a new run. It returns an error for an unreadable
 // or invalid file and for the error of checkResumable.

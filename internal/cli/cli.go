@@ -107,12 +107,8 @@ func ReportResume(name, outDir string, changes []runconfig.Change, iteration, it
 		return true
 	}
 	if len(changes) > 0 {
-		previous, err := runconfig.NextPrevious(filepath.Join(outDir, "config.json"))
-		if err != nil {
-			previous = "config.previous-N.json in " + outDir
-		}
 		fmt.Printf("%s: resuming with changed settings %s; the earlier config.json is kept as %s\n",
-			name, runconfig.FormatChanges(changes), previous)
+			name, runconfig.FormatChanges(changes), runconfig.PreviousName(filepath.Join(outDir, "config.json")))
 	}
 	return false
 }
