@@ -11,7 +11,6 @@ import (
 
 	"github.com/catsynth/catsynth/imgrid"
 	"github.com/catsynth/catsynth/internal/testutil"
-	"github.com/catsynth/catsynth/trainlog"
 )
 
 func solid(width, height int, c color.RGBA) *image.RGBA {
@@ -80,18 +79,11 @@ func TestTimelinePlacesFramesUnderCaptions(t *testing.T) {
 
 func TestLossChartReadsLog(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "losses.csv")
-	w, err := trainlog.Open(path, []string{"D_real_loss", "G_loss"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var rows [][]float64
 	for step := 1; step <= 5; step++ {
-		if err := w.Append(step, 1/float64(step), float64(step)); err != nil {
-			t.Fatal(err)
-		}
+		rows = append(rows, []float64{1 / float64(step), float64(step)})
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	testutil.WriteLog(t, path, []string{"D_real_loss", "G_loss"}, rows...)
 	chart, err := LossChart("losses", path, []string{"G_loss", "D_real_loss"}, 0.5)
 	if err != nil {
 		t.Fatal(err)
@@ -113,13 +105,7 @@ func TestLossChartReadsLog(t *testing.T) {
 func TestShowChartNamesMissingLosses(t *testing.T) {
 	dir := t.TempDir()
 	headerOnly := filepath.Join(dir, "header.csv")
-	w, err := trainlog.Open(headerOnly, []string{"G_loss"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	testutil.WriteLog(t, headerOnly, []string{"G_loss"})
 	for _, path := range []string{filepath.Join(dir, "missing.csv"), headerOnly} {
 		chart, err := LossChart("DCGAN losses, basic", path, []string{"G_loss"}, 0.8)
 		if err != nil {

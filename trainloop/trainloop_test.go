@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/catsynth/catsynth/trainlog"
+	"github.com/catsynth/catsynth/internal/testutil"
 )
 
 // recorder builds hooks whose losses are the iteration numbers, and
@@ -250,18 +250,7 @@ func TestRunInterruptAfterCheckpoint(t *testing.T) {
 func TestBeginRunOpensLogs(t *testing.T) {
 	dir := t.TempDir()
 	old := filepath.Join(dir, "losses.csv")
-	w, err := trainlog.Open(old, []string{"loss"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for step := 1; step <= 2; step++ {
-		if err := w.Append(step, float64(step)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	testutil.WriteLog(t, old, []string{"loss"}, []float64{1}, []float64{2})
 
 	saves := 0
 	saveConfig := func() error { saves++; return nil }

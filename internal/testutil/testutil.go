@@ -92,6 +92,24 @@ func SameLossLogs(t testing.TB, wantPath, gotPath string, columns []string, want
 	}
 }
 
+// WriteLog writes a loss log at path with the given value columns and one
+// row per entry of rows, at steps 1, 2, ..., failing t on an error.
+func WriteLog(t testing.TB, path string, columns []string, rows ...[]float64) {
+	t.Helper()
+	w, err := trainlog.Open(path, columns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, row := range rows {
+		if err := w.Append(i+1, row...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // CloneStores returns two copies of store, so that two ways of training can
 // start from the same weights, failing t when a copy fails.
 func CloneStores(t testing.TB, store *model.Store) (first, second *model.Store) {

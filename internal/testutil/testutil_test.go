@@ -7,8 +7,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/catsynth/catsynth/trainlog"
 )
 
 // failures records what a helper reports instead of failing the test that
@@ -50,29 +48,14 @@ func run(check func(tb testing.TB)) []string {
 	return f.messages
 }
 
-func writeLog(t *testing.T, path string, rows [][]float64) {
-	t.Helper()
-	w, err := trainlog.Open(path, []string{"a", "b"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, row := range rows {
-		if err := w.Append(i+1, row...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestSameLossLogs(t *testing.T) {
 	dir := t.TempDir()
 	path := func(name string) string { return filepath.Join(dir, name) }
-	writeLog(t, path("want.csv"), [][]float64{{1, 2}, {3, 4}})
-	writeLog(t, path("same.csv"), [][]float64{{1, 2}, {3, 4.000001}})
-	writeLog(t, path("changed.csv"), [][]float64{{1, 2}, {3, 4.1}})
-	writeLog(t, path("short.csv"), [][]float64{{1, 2}})
+	columns := []string{"a", "b"}
+	WriteLog(t, path("want.csv"), columns, []float64{1, 2}, []float64{3, 4})
+	WriteLog(t, path("same.csv"), columns, []float64{1, 2}, []float64{3, 4.000001})
+	WriteLog(t, path("changed.csv"), columns, []float64{1, 2}, []float64{3, 4.1})
+	WriteLog(t, path("short.csv"), columns, []float64{1, 2})
 	compare := func(name string) []string {
 		return run(func(tb testing.TB) {
 			SameLossLogs(tb, path("want.csv"), path(name), []string{"a", "b"}, []int{1, 2}, 1e-5)
