@@ -13,6 +13,12 @@ import (
 	"github.com/catsynth/catsynth/internal/testutil"
 )
 
+// red and blue fill the test pictures.
+var (
+	red  = color.RGBA{R: 255, A: 255}
+	blue = color.RGBA{B: 255, A: 255}
+)
+
 func solid(width, height int, c color.RGBA) *image.RGBA {
 	img := image.NewRGBA(image.Rect(0, 0, width, height))
 	for i := 0; i < len(img.Pix); i += 4 {
@@ -22,8 +28,6 @@ func solid(width, height int, c color.RGBA) *image.RGBA {
 }
 
 func TestTimelinePlacesFramesUnderCaptions(t *testing.T) {
-	red := color.RGBA{R: 255, A: 255}
-	blue := color.RGBA{B: 255, A: 255}
 	got, err := Timeline([]Frame{
 		{Caption: "1", Image: solid(20, 10, red)},
 		{Caption: "2", Image: solid(30, 16, blue)},
@@ -195,8 +199,6 @@ func TestRunDirRejectsPaths(t *testing.T) {
 // TestTimelineWraps places three 500-pixel frames, of which two fit in
 // maxTimelineWidth: the third must start a second row below them.
 func TestTimelineWraps(t *testing.T) {
-	red := color.RGBA{R: 255, A: 255}
-	blue := color.RGBA{B: 255, A: 255}
 	got, err := Timeline([]Frame{
 		{Caption: "1", Image: solid(500, 40, red)},
 		{Caption: "2", Image: solid(500, 40, red)},
@@ -217,8 +219,6 @@ func TestTimelineWraps(t *testing.T) {
 // TestEnlarge scales a 2x1 picture by 3: each pixel must become a 3x3
 // block.
 func TestEnlarge(t *testing.T) {
-	red := color.RGBA{R: 255, A: 255}
-	blue := color.RGBA{B: 255, A: 255}
 	img := image.NewRGBA(image.Rect(0, 0, 2, 1))
 	img.SetRGBA(0, 0, red)
 	img.SetRGBA(1, 0, blue)
