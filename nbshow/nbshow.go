@@ -181,7 +181,7 @@ func ShowFrames(paths, captions []string) error {
 // captionHeight is the band above each frame that holds its caption.
 const captionHeight = 18
 
-// frameGap separates frames horizontally.
+// frameGap separates frames, and rows of frames.
 const frameGap = 12
 
 // captionMargin is the space left of each caption, in pixels.
@@ -208,8 +208,7 @@ func Timeline(frames []Frame) (*image.RGBA, error) {
 	// Each frame takes the width of its picture or of its caption, whichever
 	// is wider, so that no caption is cut or runs into the next one. Frames
 	// that would pass maxTimelineWidth start a new row.
-	type placed struct{ x, y int }
-	places := make([]placed, len(frames))
+	places := make([]image.Point, len(frames))
 	width, height := 0, 0
 	x, rowTop, rowHeight := 0, 0, 0
 	for i, f := range frames {
@@ -218,7 +217,7 @@ func Timeline(frames []Frame) (*image.RGBA, error) {
 			rowTop += rowHeight + captionHeight + frameGap
 			x, rowHeight = 0, 0
 		}
-		places[i] = placed{x, rowTop}
+		places[i] = image.Pt(x, rowTop)
 		x += slot + frameGap
 		rowHeight = max(rowHeight, f.Image.Bounds().Dy())
 		width = max(width, x-frameGap)
@@ -230,10 +229,10 @@ func Timeline(frames []Frame) (*image.RGBA, error) {
 		b := f.Image.Bounds()
 		at := places[i]
 		drawer := font.Drawer{Dst: canvas, Src: image.NewUniform(color.Black), Face: face,
-			Dot: fixed.P(at.x+captionMargin, at.y+captionHeight-5)}
+			Dot: fixed.P(at.X+captionMargin, at.Y+captionHeight-5)}
 		drawer.DrawString(f.Caption)
-		top := at.y + captionHeight
-		draw.Draw(canvas, image.Rect(at.x, top, at.x+b.Dx(), top+b.Dy()), f.Image, b.Min, draw.Src)
+		top := at.Y + captionHeight
+		draw.Draw(canvas, image.Rect(at.X, top, at.X+b.Dx(), top+b.Dy()), f.Image, b.Min, draw.Src)
 	}
 	return canvas, nil
 }
