@@ -35,15 +35,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("checkdata", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	dataFlag := flags.String("data", "", "data root folder holding cats/grumpifyAprocessed and cats/grumpifyBprocessed (default: $"+dataset.EnvVar+", else data/ in the repository)")
-	flags.Usage = func() {
-		if !cli.HelpRequested(args) {
-			fmt.Fprintln(stderr, "Run checkdata with -help to list the flags.")
-			return
-		}
-		fmt.Fprintf(stderr, "checkdata: check that the cat images are in place and load, before training\n\nExamples:\n")
-		fmt.Fprintf(stderr, "  go run ./cmd/checkdata\n  go run ./cmd/checkdata -data /path/to/folder/holding/cats\n\nFlags:\n")
-		flags.PrintDefaults()
-	}
+	flags.Usage = cli.Usage(flags, args, "check that the cat images are in place and load, before training",
+		"go run ./cmd/checkdata", "go run ./cmd/checkdata -data /path/to/folder/holding/cats")
 	if err := flags.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return 0
 	} else if err != nil {

@@ -22,10 +22,17 @@ import (
 // error, which the flag package prints first, it prints one line that
 // points to -help instead, so that the error stays in view above it.
 func SetUsage(summary string, examples ...string) {
-	flag.Usage = func() {
-		out := flag.CommandLine.Output()
-		name := filepath.Base(os.Args[0])
-		if !HelpRequested(os.Args[1:]) {
+	flag.Usage = Usage(flag.CommandLine, os.Args[1:], summary, examples...)
+}
+
+// Usage returns the usage function that SetUsage installs, for flags
+// parsed from args, which it writes to flags.Output() under the name
+// flags.Name().
+func Usage(flags *flag.FlagSet, args []string, summary string, examples ...string) func() {
+	return func() {
+		out := flags.Output()
+		name := filepath.Base(flags.Name())
+		if !HelpRequested(args) {
 			fmt.Fprintf(out, "Run %s with -help to list the flags.\n", name)
 			return
 		}
@@ -34,7 +41,7 @@ func SetUsage(summary string, examples ...string) {
 			fmt.Fprintf(out, "  %s\n", example)
 		}
 		fmt.Fprintf(out, "\nFlags:\n")
-		flag.PrintDefaults()
+		flags.PrintDefaults()
 	}
 }
 
